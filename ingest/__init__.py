@@ -1,0 +1,1 @@
+"""Turn a shop folder into a FAISS index, a keyword index, a product graph and an order store."""

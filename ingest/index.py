@@ -1,0 +1,86 @@
+"""Load a built index (the live generation named by the manifest) for searching."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import dense, graph, manifest, store
+from .embedders import Embedder
+from .keyword import KeywordIndex
+
+
+@dataclass
+class UnitRow:
+    """A retrievable unit as stored."""
+
+    id: int
+    record_key: str
+    type: str
+    source: str
+    title: str
+    url: str
+    position: int
+    lang: str
+    text: str
+    meta: dict[str, Any]
+
+
+class ShopIndex:
+    """The dense index, keyword index, product graph and store of one generation, loaded together."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder):
+        self.index_dir = Path(index_dir)
+        found = manifest.read(self.index_dir)
+        if found is None:
+            raise manifest.IndexUnusable(f"{self.index_dir}: no index here yet; run `shopqa ingest SHOP_DIR "
+                                         f"--index-dir {self.index_dir}` first")
+        manifest.check_embedder(found, embedder.id, self.index_dir)
+        self.manifest = found
+        self.embedder = embedder
+        self.directory = self.index_dir / found["generation"]
+        self.dense = dense.load(self.directory / "dense.faiss")
+        self.keyword = KeywordIndex.load(self.directory)
+        self.graph = graph.load(self.directory / "graph.json")
+        self._db_path = self.directory / "store.sqlite"
+        self._db = store.open_readonly(self._db_path)
+
+    @property
+    def generation(self) -> str:
+        """The generation folder this object holds."""
+        return self.manifest["generation"]
+
+    def units(self, ids: list[int]) -> dict[int, UnitRow]:
+        """Units by id (missing ids are left out)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(f"SELECT id, record_key, type, source, title, url, position, lang, text, meta "
+                                f"FROM units WHERE id IN ({marks})", ids).fetchall()
+        return {r["id"]: UnitRow(**{**dict(r), "meta": json.loads(r["meta"])}) for r in rows}
+
+    def dense_search(self, query: str, k: int = 10) -> list[tuple[int, float]]:
+        """Top-k units by embedding similarity."""
+        vector = self.embedder.embed_queries([query])[0]
+        return dense.search(self.dense, np.asarray(vector), k)
+
+    def keyword_search(self, query: str, k: int = 10) -> list[tuple[int, float]]:
+        """Top-k units by BM25."""
+        return self.keyword.search(query, k)
+
+    def product(self, sku: str) -> dict[str, Any] | None:
+        """A catalogue product by exact SKU."""
+        row = self._db.execute("SELECT data FROM products WHERE sku = ?", (sku,)).fetchone()
+        return json.loads(row["data"]) if row else None
+
+    def db(self) -> sqlite3.Connection:
+        """The read-only store connection (for the order tools and tests)."""
+        return self._db
+
+    def close(self) -> None:
+        """Release the store connection."""
+        self._db.close()

@@ -1,0 +1,125 @@
+"""Help-center articles: .md (optional YAML front matter), .txt and .html."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..chunking import chunk_markdown, detect_lang
+from ..records import InputError, Problem, SourceRecord, Unit
+
+EXTENSIONS = (".md", ".markdown", ".txt", ".html", ".htm")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+_FIRST_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+
+
+class _HTMLToMarkdown(HTMLParser):
+    """Keep headings, paragraphs and list items of an HTML page as Markdown-like text."""
+
+    _BLOCK = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "blockquote", "pre"}
+    _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip_depth = 0
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self.skip_depth += 1
+        if tag == "title":
+            self._in_title = True
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in self._BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self.skip_depth:
+            self.skip_depth -= 1
+        if tag == "title":
+            self._in_title = False
+        elif re.fullmatch(r"h[1-6]", tag) or tag in self._BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data.strip()
+        elif not self.skip_depth:
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+    def markdown(self) -> str:
+        text = "".join(self.parts)
+        text = re.sub(r"[ \t]+\n", "\n", text)
+        return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _front_matter(text: str, rel: str) -> tuple[dict[str, Any], str, int]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text, 0
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"invalid YAML front matter: {getattr(exc, 'problem', exc)}",
+                         line=(mark.line + 2) if mark else 1) from exc
+    if not isinstance(meta, dict):
+        raise InputError("front matter must be a YAML mapping (key: value lines)", line=2)
+    return meta, text[match.end():], match.group(0).count("\n")
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in re.split(r"[;,]", value) if v.strip()]
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [str(value)]
+
+
+def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[SourceRecord], list[Problem]]:
+    """Parse one article into a record whose units are its chunks."""
+    problems: list[Problem] = []
+    suffix = path.suffix.lower()
+    meta: dict[str, Any] = {}
+    html_title = ""
+    if suffix in (".html", ".htm"):
+        parser = _HTMLToMarkdown()
+        parser.feed(text)
+        body, html_title = parser.markdown(), parser.title
+    elif suffix in (".md", ".markdown"):
+        meta, body, _ = _front_matter(text, rel)
+        unknown = set(meta) - {"title", "url", "tags", "products", "lang"}
+        if unknown:
+            problems.append(Problem(rel, 1, f"unknown front matter keys {sorted(unknown)} ignored "
+                                    "(known: title, url, tags, products, lang)"))
+    else:
+        body = text
+    heading = _FIRST_HEADING.search(body)
+    title = str(meta.get("title") or (heading.group(1) if heading else "") or html_title
+                or path.stem.replace("-", " ").replace("_", " ")).strip()
+    url = str(meta.get("url") or "")
+    lang = str(meta.get("lang") or detect_lang(body))
+    tags, products = _as_list(meta.get("tags")), _as_list(meta.get("products"))
+    chunks = chunk_markdown(body, chunk_tokens)
+    if not chunks:
+        raise InputError("no text to index after removing markup")
+    units = []
+    for pos, (headings, chunk) in enumerate(chunks):
+        # The first heading usually repeats the title; keep the rest as a breadcrumb.
+        trail = [h for h in headings if h != title]
+        context = " > ".join([title, *trail])
+        units.append(Unit(text=f"{context}\n{chunk}", title=title, position=pos, url=url, lang=lang,
+                          meta={"headings": trail, "tags": tags, "products": products}))
+    record = SourceRecord(key=f"doc:{rel}", type="doc", source=rel, line=1, units=units,
+                          data={"title": title, "url": url, "tags": tags, "products": products, "lang": lang})
+    return [record], problems
