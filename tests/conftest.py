@@ -1,0 +1,63 @@
+"""Fixtures: a tiny real shop and its index, built once per session."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from shopdata import write_shop  # noqa: E402
+
+from ingest.embedders import HashEmbedder  # noqa: E402
+from ingest.pipeline import IngestOptions, run  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def tiny_shop(tmp_path_factory) -> Path:
+    """The tiny shop, read-only for tests (copy it with ``shop_copy`` to mutate)."""
+    return write_shop(tmp_path_factory.mktemp("tiny-shop"))
+
+
+@pytest.fixture
+def shop_copy(tiny_shop, tmp_path) -> Path:
+    """A private copy of the tiny shop that a test may edit."""
+    return Path(shutil.copytree(tiny_shop, tmp_path / "shop"))
+
+
+@pytest.fixture(scope="session")
+def hash_embedder() -> HashEmbedder:
+    """The fast lexical test double."""
+    return HashEmbedder(128)
+
+
+@pytest.fixture(scope="session")
+def tiny_index(tiny_shop, hash_embedder, tmp_path_factory) -> Path:
+    """The tiny shop ingested with the hash embedder (read-only for tests)."""
+    index_dir = tmp_path_factory.mktemp("tiny-index")
+    run(IngestOptions(shop_dir=tiny_shop, index_dir=index_dir, embedder=hash_embedder.id), embedder=hash_embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def e5_embedder():
+    """The real packaged multilingual embedder, loaded once."""
+    from ingest.embedders import E5SmallEmbedder
+
+    emb = E5SmallEmbedder()
+    emb.warm_up()
+    return emb
+
+
+@pytest.fixture(scope="session")
+def e5_index(tiny_shop, e5_embedder, tmp_path_factory) -> Path:
+    """The tiny shop ingested with the real e5-small embedder."""
+    index_dir = tmp_path_factory.mktemp("e5-index")
+    run(IngestOptions(shop_dir=tiny_shop, index_dir=index_dir, embedder="e5-small"), embedder=e5_embedder)
+    return index_dir
+
