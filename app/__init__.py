@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 
-def create_app(settings=None):
+def create_app(settings=None, resources=None):
     """Flask app factory; heavy resources load in a warm-up, not at import."""
     from .web import create_app as _create
 
-    return _create(settings)
+    return _create(settings, resources)

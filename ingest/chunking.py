@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+_CJK_OR_PUNCT = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\uffef]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # Sentence ends: CJK punctuation needs no following space; Latin punctuation does.
@@ -78,7 +79,7 @@ def _split_long(paragraph: str, budget: int) -> list[str]:
             cut = space if space > cut // 2 else cut
             pieces.append(sentence[:cut].strip())
             sentence = sentence[cut:].strip()
-        joiner = "" if _CJK.search(current[-1:] or "") else " "
+        joiner = "" if _CJK_OR_PUNCT.search(current[-1:] or "") else " "
         candidate = f"{current}{joiner}{sentence}" if current else sentence
         if current and count_tokens(candidate) > budget:
             pieces.append(current)

@@ -37,7 +37,11 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) >= min_len and not word.endswith("ss"):
             if suffix == "es" and not word[:-2].endswith(("s", "x", "ch", "sh", "z")):
                 continue
-            return word[: len(word) - len(suffix)] + repl
+            base = word[: len(word) - len(suffix)] + repl
+            # shipping -> shipp -> ship, so it meets "ship" and "shipped"
+            if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]
+            return base
     return word
 
 

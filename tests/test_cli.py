@@ -1,0 +1,65 @@
+"""The command line: settings precedence, ingest summary and exit codes."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from app.cli import cli
+from app.settings import ConfigError, Settings
+
+import pytest
+
+
+def test_settings_precedence(tmp_path, monkeypatch):
+    cfg = tmp_path / "shopqa.toml"
+    cfg.write_text('index_dir = "from-file"\nport = 9000\nembedder = "hash:64"\n')
+    monkeypatch.setenv("SHOPQA_PORT", "9100")
+    s = Settings.load(cfg)
+    assert str(s.index_dir) == "from-file" and s.port == 9100 and s.embedder == "hash:64"
+    assert Settings.load(cfg, port=9200).port == 9200
+
+
+def test_bad_config_names_the_file(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("port = 'not a number'\n")
+    with pytest.raises(ConfigError, match="bad.toml"):
+        Settings.load(cfg)
+    with pytest.raises(ConfigError, match="config file not found"):
+        Settings.load(tmp_path / "missing.toml")
+    cfg.write_text("unknown_key = 1\n")
+    with pytest.raises(ConfigError, match="unknown_key"):
+        Settings.load(cfg)
+
+
+def test_config_command_shows_env(monkeypatch):
+    monkeypatch.setenv("SHOPQA_EMBEDDER", "sentence-transformers:all-MiniLM-L6-v2")
+    result = CliRunner().invoke(cli, ["config", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["embedder"] == "sentence-transformers:all-MiniLM-L6-v2"
+
+
+def test_ingest_summary_and_exit_codes(shop_copy, tmp_path):
+    runner = CliRunner()
+    args = ["ingest", str(shop_copy), "--index-dir", str(tmp_path / "idx"), "--embedder", "hash:128"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "20 added, 0 changed, 0 removed" in first.output and "chunks/s" in first.output
+    assert "wall time" in first.output and "product         5" in first.output
+    again = runner.invoke(cli, args + ["--quiet"])
+    assert again.exit_code == 0 and again.output.startswith("0 added, 0 changed, 0 removed")
+    (shop_copy / "faqs/bad.jsonl").write_text("{oops}\n")
+    strict = runner.invoke(cli, args + ["--strict"])
+    assert strict.exit_code == 3 and "faqs/bad.jsonl:1: invalid JSON" in strict.output
+    other = runner.invoke(cli, ["ingest", str(shop_copy), "--index-dir", str(tmp_path / "idx"), "--embedder", "hash:64"])
+    assert other.exit_code == 5 and "--rebuild" in other.output
+    missing = runner.invoke(cli, ["ingest", str(tmp_path / "nope"), "--index-dir", str(tmp_path / "x")])
+    assert missing.exit_code == 5 and "shop folder not found" in missing.output
+    bad_embedder = runner.invoke(cli, ["ingest", str(shop_copy), "--index-dir", str(tmp_path / "y"),
+                                       "--embedder", "word2vec"])
+    assert bad_embedder.exit_code == 5 and "unknown embedder 'word2vec'" in bad_embedder.output
+
+
+def test_help_explains():
+    result = CliRunner().invoke(cli, ["ingest", "--help"])
+    assert "docs/ (.md .txt .html)" in result.output and "--strict" in result.output
