@@ -31,6 +31,22 @@ class Section:
     paragraphs: list[str]
 
 
+_UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
+
+
+def setext_to_atx(lines: list[str]) -> list[str]:
+    """Turn underlined titles ("Title" over "=====" or "-----") into "# Title" / "## Title"."""
+    out: list[str] = []
+    for line in lines:
+        match = _UNDERLINE.match(line)
+        if match and out and out[-1].strip() and not out[-1].lstrip().startswith(("#", "-", "*")) \
+                and len(match.group(1)) >= 3:
+            out[-1] = ("# " if match.group(1)[0] == "=" else "## ") + out[-1].strip()
+            continue
+        out.append(line)
+    return out
+
+
 def sections(markdown: str) -> list[Section]:
     """Group a Markdown-like text into sections by heading; paragraphs split on blank lines."""
     out: list[Section] = []
@@ -46,7 +62,7 @@ def sections(markdown: str) -> list[Section]:
                 current.paragraphs.append(para)
             buffer.clear()
 
-    for line in markdown.splitlines():
+    for line in setext_to_atx(markdown.splitlines()):
         if line.strip().startswith("```"):
             in_fence = not in_fence
         match = None if in_fence else _HEADING.match(line)

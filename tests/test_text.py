@@ -56,3 +56,9 @@ def test_bm25_ranks_and_validates():
     assert idx.search("退款")[0][0] == 30 and idx.search("nothing matches") == []
     with pytest.raises(ValueError):
         KeywordIndex.build([1], [["a"]], b=2.0)
+
+
+def test_underlined_titles_are_headings():
+    chunks = chunk_markdown("Resetting your password\n=======================\n\nIntro.\n\nSteps\n-----\n\nClick reset.\n", 100)
+    assert chunks == [(["Resetting your password"], "Intro."), (["Resetting your password", "Steps"], "Click reset.")]
+    assert chunk_markdown("a list\n\n- item\n---\n", 100)[0][1].startswith("a list")

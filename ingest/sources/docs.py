@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ..chunking import chunk_markdown, detect_lang
+from ..chunking import setext_to_atx, chunk_markdown, detect_lang
 from ..records import InputError, Problem, SourceRecord, Unit
 
 EXTENSIONS = (".md", ".markdown", ".txt", ".html", ".htm")
@@ -104,7 +104,7 @@ def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[Sour
                                     "(known: title, url, tags, products, lang)"))
     else:
         body = text
-    heading = _FIRST_HEADING.search(body)
+    heading = _FIRST_HEADING.search("\n".join(setext_to_atx(body.splitlines())))
     title = str(meta.get("title") or (heading.group(1) if heading else "") or html_title
                 or path.stem.replace("-", " ").replace("_", " ")).strip()
     url = str(meta.get("url") or "")

@@ -1,0 +1,23 @@
+# shopqa: offline customer-service assistant. Builds llama-cpp-python from source (portable flags).
+FROM python:3.11-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential cmake git \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /srv/shopqa
+COPY pyproject.toml README.md Makefile ./
+COPY scripts ./scripts
+COPY app ./app
+COPY ingest ./ingest
+COPY prompts ./prompts
+COPY examples ./examples
+COPY indexes/README.md ./indexes/README.md
+
+RUN bash scripts/install.sh \
+ && .venv/bin/shopqa ingest examples/sample-shop --quiet
+
+ENV SHOPQA_HOST=0.0.0.0 SHOPQA_PORT=8080 PATH=/srv/shopqa/.venv/bin:$PATH
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz')"
+CMD ["shopqa", "serve"]
