@@ -128,6 +128,58 @@ def _print_report(report, settings: Settings, quiet: bool) -> None:
 
 
 @cli.command()
+@click.argument("question")
+@click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), help="Index to answer from.")
+@click.option("--session", "session_id", help="Conversation id; follow-ups in the same session use the history.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, path, sources, lang, timings_ms).")
+@click.option("--no-llm", is_flag=True, help="Never call the LLM (curated, graph, extractive or abstain only).")
+@click.pass_context
+def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: str | None, as_json: bool,
+        no_llm: bool) -> None:
+    """Answer QUESTION from the index, with sources, the path taken and stage timings.
+
+    \b
+    Paths: graph (catalogue facts), curated (an FAQ answer, verbatim), generated (LLM,
+    grounding-checked), extractive (sentences of the sources), abstained ("I don't know").
+    """
+    from ingest.manifest import IndexUnusable
+
+    from .llm import LLMError
+    from .resources import Resources
+
+    question = question.strip()
+    if not question:
+        raise ShopqaError("the question is empty", 2)
+    settings = _settings(ctx, index_dir=index_dir, llm_enabled=False if no_llm else None)
+    res = Resources(settings)
+    res.warm_up(llm=False)  # the LLM loads only if an answer needs it
+    try:
+        answerer = res.answerer()
+        store = res.conversations()
+        history = store.history(session_id) if session_id else []
+        streamed: list[str] = []
+        result = answerer.answer(question, history, on_token=None if as_json else streamed.append)
+    except (IndexUnusable, LLMError) as exc:
+        raise ShopqaError(str(exc), EXIT_CONFIG) from exc
+    if session_id:
+        store.ensure_session(session_id)
+        store.add(session_id, "customer", question, lang=result.lang, standalone=result.standalone,
+                  meta={"products": result.products})
+        store.add(session_id, "assistant", result.answer, path=result.path, lang=result.lang,
+                  sources=result.sources, timings=result.timings_ms)
+    if as_json:
+        click.echo(json.dumps(result.as_dict() | {"session_id": session_id}, ensure_ascii=False, indent=2))
+        return
+    click.echo(result.answer)
+    click.echo()
+    for src in result.sources:
+        click.echo(f"  [{src.get('ref', '-')}] {src['title']} — {src['source']}")
+        click.echo(f"      {src['snippet'][:160]!s}")
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings_ms.items())
+    click.echo(f"path: {result.path} | lang: {result.lang} | confidence {result.confidence:.3f} | {timings}")
+
+
+@cli.command()
 @click.option("--host", help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8080).")
 @click.option("--workers", type=int, help="gunicorn worker processes (default 1; each loads the models).")

@@ -11,28 +11,65 @@ from pathlib import Path
 from ingest import manifest
 from ingest.embedders import Embedder, make_embedder
 from ingest.index import ShopIndex
+from ingest.tokenize import tokenize
 
+from .answer import Answerer
+from .calibration import thresholds_for
+from .conversations import ConversationStore
+from .llm import LLM, LlamaCppLLM, LLMError
+from .products import ProductMatcher, load_glossary
+from .prompts import Prompts
 from .settings import Settings
 
 
 class Resources:
     """The process's models and index; thread-safe."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None,
+                 prompts: Prompts | None = None):
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder, batch_size=settings.embed_batch_size)
+        self.llm = llm if llm is not None else (
+            LlamaCppLLM(settings.llm_model_path or None, n_ctx=settings.llm_context,
+                        n_threads=settings.llm_threads or None) if settings.llm_enabled else None)
+        self.prompts = prompts or Prompts()
         self._index: ShopIndex | None = None
+        self._matcher: tuple[str, ProductMatcher] | None = None
+        self._conversations: ConversationStore | None = None
         self._lock = threading.Lock()
         self.error: str | None = None
 
-    def warm_up(self) -> None:
-        """Load the embedder and the index; remember the error instead of crashing the server."""
+    def warm_up(self, llm: bool = True) -> None:
+        """Load the embedder, the index and (unless ``llm`` is False) the LLM.
+
+        Errors are remembered for /readyz instead of crashing the server.
+        """
         try:
             self.embedder.warm_up()
             self._index = ShopIndex(Path(self.settings.index_dir), self.embedder)
+            self.answerer().matcher.find("预热 warm-up")  # loads jieba's dictionaries now, not on a request
+            tokenize("预热")
+            if llm and self.llm is not None:
+                self.llm.warm_up()
             self.error = None
-        except (manifest.IndexUnusable, OSError) as exc:
+        except (manifest.IndexUnusable, LLMError, OSError) as exc:
             self.error = str(exc)
+
+    def conversations(self) -> ConversationStore:
+        """The conversation store in data_dir (created on first use)."""
+        if self._conversations is None:
+            self._conversations = ConversationStore(Path(self.settings.data_dir) / "conversations.sqlite")
+        return self._conversations
+
+    def answerer(self) -> Answerer:
+        """An answer pipeline over the live index (the product matcher is cached per generation)."""
+        index = self.index()
+        if self._matcher is None or self._matcher[0] != index.generation:
+            extra = Path(index.manifest.get("shop_dir", "")) / "glossary.json"
+            self._matcher = (index.generation, ProductMatcher(index.graph, load_glossary(extra)))
+        return Answerer(index, self.llm, self.prompts, thresholds_for(index.manifest["embedder"]["id"], self.settings),
+                        matcher=self._matcher[1], context_tokens=self.settings.context_tokens,
+                        max_answer_tokens=self.settings.max_answer_tokens)
 
     @property
     def ready(self) -> bool:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from ingest.chunking import detect_lang
 from ingest.index import ShopIndex, UnitRow
 
 
@@ -30,29 +33,51 @@ class Hit:
 
 
 class HybridRetriever:
-    """Dense + BM25 with RRF; ``rrf_k`` = 60 as in Cormack et al. (2009)."""
+    """Dense + BM25 with RRF; ``rrf_k`` = 60 as in Cormack et al. (2009).
 
-    def __init__(self, index: ShopIndex, candidates: int = 30, rrf_k: int = 60):
+    Multilingual embedders prefer passages in the query's own language (a Chinese question
+    scores Chinese passages about anything above the English passage that answers it), so
+    besides the plain dense list, one dense list per *other* language joins the fusion:
+    the best English passage for a Chinese question gets a rank of its own.
+    """
+
+    def __init__(self, index: ShopIndex, candidates: int = 30, rrf_k: int = 60, cross_lingual: bool = True):
         if candidates < 1 or rrf_k < 1:
             raise ValueError(f"candidates and rrf_k must be >= 1, got {candidates}, {rrf_k}")
         self.index = index
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.cross_lingual = cross_lingual
 
-    def search(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid") -> list[Hit]:
-        """Top-k fused hits; ``mode`` is 'hybrid', 'dense' or 'keyword'; ``types`` filters unit types."""
+    def search(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
+               vector: np.ndarray | None = None, lang: str | None = None) -> list[Hit]:
+        """Top-k fused hits; ``mode`` is 'hybrid', 'dense' or 'keyword'; ``types`` filters unit types.
+
+        ``vector`` is the query's embedding when the caller already has it.
+        """
         if mode not in ("hybrid", "dense", "keyword"):
             raise ValueError(f"mode must be hybrid, dense or keyword, got {mode!r}")
-        # Filtering by type happens after fusion, so fetch more candidates when filtering.
-        n = self.candidates * (3 if types else 1)
-        dense = self.index.dense_search(query, n) if mode != "keyword" else []
+        n = self.candidates * (3 if types else 1)  # type filtering happens after fusion
+        dense_lists: list[list[tuple[int, float]]] = []
+        if mode != "keyword":
+            vector = self.index.embed_query(query) if vector is None else vector
+            dense_lists.append(self.index.dense_search(vector, n))
+            if self.cross_lingual:
+                lang = lang or detect_lang(query)
+                for other in sorted(self.index.languages):
+                    if other != lang:
+                        dense_lists.append(self.index.dense_search(vector, n, lang=other))
         keyword = self.index.keyword_search(query, n) if mode != "dense" else []
+        ids = {uid for lst in dense_lists for uid, _ in lst} | {uid for uid, _ in keyword}
+        units = self.index.units(list(ids))
         fused: dict[int, Hit] = {}
-        units = self.index.units(list({uid for uid, _ in dense} | {uid for uid, _ in keyword}))
-        for rank, (uid, score) in enumerate(dense, start=1):
-            if uid in units:
+        for position, lst in enumerate(dense_lists):
+            for rank, (uid, score) in enumerate(lst, start=1):
+                if uid not in units:
+                    continue
                 hit = fused.setdefault(uid, Hit(units[uid], 0.0))
-                hit.dense_rank, hit.dense_score = rank, round(score, 5)
+                if position == 0 or hit.dense_rank is None:
+                    hit.dense_rank, hit.dense_score = rank, round(score, 5)
                 hit.score += 1.0 / (self.rrf_k + rank)
         for rank, (uid, score) in enumerate(keyword, start=1):
             if uid in units:

@@ -44,6 +44,20 @@ class Settings(BaseSettings):
         "", description="GGUF file for generation; empty means the packaged SmolLM2-135M-Instruct."
     )
 
+    llm_enabled: bool = Field(True, description="False: never call the LLM (extractive answers only).")
+    llm_threads: int = Field(0, ge=0, le=64, description="llama.cpp threads; 0 means all cores.")
+    llm_context: int = Field(4096, ge=512, le=131072, description="llama.cpp context window (tokens).")
+
+    # -- answering
+    curated_threshold: float | None = Field(
+        None, ge=-1, le=1, description="FAQ question similarity above which its answer is returned verbatim; "
+        "empty means the value calibrated for the embedder (app/data/calibration.json).")
+    abstain_threshold: float | None = Field(
+        None, ge=-1, le=1, description="Retrieval similarity below which shopqa says it does not know; "
+        "empty means the calibrated value.")
+    context_tokens: int = Field(1500, ge=100, le=8000, description="Token budget of retrieved context in prompts.")
+    max_answer_tokens: int = Field(200, ge=16, le=2048, description="Longest generated answer.")
+
     # -- ingest limits
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped and reported.")
     chunk_tokens: int = Field(220, ge=32, le=2000, description="Target size of a document chunk, in tokens.")

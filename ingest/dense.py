@@ -31,11 +31,15 @@ def add(index, ids: Iterable[int], vectors: np.ndarray) -> None:
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
 
 
-def search(index, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Top-k ``(id, cosine similarity)`` for one normalised query vector."""
+def search(index, query: np.ndarray, k: int, only: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Top-k ``(id, cosine similarity)`` for one normalised query vector, optionally among ``only`` ids."""
+    import faiss
+
     if index.ntotal == 0:
         return []
-    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, index.ntotal))
+    params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(only)) if only is not None else None
+    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32),
+                               min(k, index.ntotal), params=params)
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
 

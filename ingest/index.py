@@ -44,10 +44,16 @@ class ShopIndex:
         self.embedder = embedder
         self.directory = self.index_dir / found["generation"]
         self.dense = dense.load(self.directory / "dense.faiss")
+        self.questions = dense.load(self.directory / "questions.faiss")
         self.keyword = KeywordIndex.load(self.directory)
         self.graph = graph.load(self.directory / "graph.json")
         self._db_path = self.directory / "store.sqlite"
         self._db = store.open_readonly(self._db_path)
+        # Unit ids per language, for language-restricted dense search (see app.retrieval).
+        by_lang: dict[str, list[int]] = {}
+        for uid, lang in self._db.execute("SELECT id, lang FROM units"):
+            by_lang.setdefault(lang or "en", []).append(uid)
+        self.languages = {lang: np.asarray(ids, dtype=np.int64) for lang, ids in by_lang.items()}
 
     @property
     def generation(self) -> str:
@@ -63,10 +69,21 @@ class ShopIndex:
                                 f"FROM units WHERE id IN ({marks})", ids).fetchall()
         return {r["id"]: UnitRow(**{**dict(r), "meta": json.loads(r["meta"])}) for r in rows}
 
-    def dense_search(self, query: str, k: int = 10) -> list[tuple[int, float]]:
-        """Top-k units by embedding similarity."""
-        vector = self.embedder.embed_queries([query])[0]
-        return dense.search(self.dense, np.asarray(vector), k)
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's vector (embed once, search several ways)."""
+        return np.asarray(self.embedder.embed_queries([query])[0])
+
+    def dense_search(self, query: str | np.ndarray, k: int = 10, lang: str | None = None) -> list[tuple[int, float]]:
+        """Top-k units by embedding similarity, optionally only units of one language."""
+        vector = self.embed_query(query) if isinstance(query, str) else query
+        if lang is None:
+            return dense.search(self.dense, vector, k)
+        ids = self.languages.get(lang)
+        return dense.search(self.dense, vector, k, ids) if ids is not None and len(ids) else []
+
+    def question_search(self, vector: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
+        """FAQs whose *question* is most similar to a query vector (for curated answers)."""
+        return dense.search(self.questions, vector, k)
 
     def keyword_search(self, query: str, k: int = 10) -> list[tuple[int, float]]:
         """Top-k units by BM25."""

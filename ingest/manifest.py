@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: questions.faiss holds FAQ question vectors
 MANIFEST = "manifest.json"
 
 

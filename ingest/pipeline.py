@@ -99,7 +99,10 @@ def run(opts: IngestOptions, embedder: Embedder | None = None,
     opts.index_dir.mkdir(parents=True, exist_ok=True)
     with IngestLock(opts.index_dir):
         _remove_leftovers(opts.index_dir)
-        old = manifest.read(opts.index_dir)
+        try:
+            old = manifest.read(opts.index_dir)
+        except manifest.IndexUnusable:
+            old = None  # an older format or a damaged manifest: build from scratch
         if old and not opts.rebuild:
             manifest.check_embedder(old, embedder.id, opts.index_dir)
         if opts.rebuild:
@@ -156,10 +159,13 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
         if old_dir is not None:
             store.copy_units(conn, old_dir / "store.sqlite", unchanged)
             faiss_index = dense.load(old_dir / "dense.faiss")
-            dense.remove(faiss_index, (uid for key in to_drop for uid in old["records"][key]["units"]))
+            question_index = dense.load(old_dir / "questions.faiss")
+            dropped = [uid for key in to_drop for uid in old["records"][key]["units"]]
+            dense.remove(faiss_index, dropped)
+            dense.remove(question_index, dropped)
             next_id = old["next_id"]
         else:
-            faiss_index = None
+            faiss_index = question_index = None
             next_id = 1
 
         # Assign stable ids to the new units; unchanged records keep theirs.
@@ -180,7 +186,7 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
             embedder.warm_up()
         dim = embedder.dim if (rows or faiss_index is None) else old["embedder"]["dim"]
         if faiss_index is None:
-            faiss_index = dense.new_index(dim)
+            faiss_index, question_index = dense.new_index(dim), dense.new_index(dim)
         elif faiss_index.d != dim:
             raise manifest.EmbedderMismatch(f"the index has dimension {faiss_index.d} but embedder "
                                             f"{embedder.id!r} gives {dim}; rebuild with --rebuild")
@@ -190,6 +196,12 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
             batch = rows[start:start + opts.batch_size]
             vectors = embedder.embed_passages([r["text"] for r in batch])
             dense.add(faiss_index, (r["id"] for r in batch), vectors)
+            # FAQ questions get a query-side vector of their own: curated answers compare the
+            # customer's question with the FAQ's question, not with the whole Q/A text.
+            faqs = [r for r in batch if r["type"] == "faq"]
+            if faqs:
+                dense.add(question_index, (r["id"] for r in faqs),
+                          embedder.embed_queries([r["meta"]["question"] for r in faqs]))
             store.insert_units(conn, batch)
             bar.update(len(batch))
         bar.close()
@@ -206,6 +218,7 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
             raise RuntimeError(f"internal error: {len(ids)} units but {faiss_index.ntotal} vectors; "
                                "the previous index may be damaged, run with --rebuild")
         dense.save(faiss_index, tmp / "dense.faiss")
+        dense.save(question_index, tmp / "questions.faiss")
         KeywordIndex.build(ids, tokens).save(tmp)
         product_graph = graph.build(records.values())
         graph.save(product_graph, tmp / "graph.json")

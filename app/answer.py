@@ -1,0 +1,250 @@
+"""Answer a customer question, preferring in this order:
+
+1. catalogue facts from the product graph (compatibility, price, stock): path ``graph``;
+2. a curated FAQ answer, verbatim, when an FAQ question matches above the calibrated
+   threshold (no LLM): path ``curated``;
+3. ``abstained`` when retrieval confidence is below the calibrated threshold;
+4. an LLM answer from the retrieved context that passes the grounding check: ``generated``;
+5. otherwise the most relevant sentences of the top passages, cited: ``extractive``.
+
+Every answer records its path, sources and stage timings.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ingest.chunking import count_tokens, detect_lang
+from ingest.index import ShopIndex
+
+from . import grounding, products, rewrite
+from .llm import LLM
+from .prompts import LANG_NAMES, Prompts
+from .retrieval import Hit, HybridRetriever
+
+
+@dataclass
+class Thresholds:
+    """Calibrated decision thresholds (cosine similarities of the index's embedder)."""
+
+    curated: float
+    abstain: float
+
+    def __post_init__(self) -> None:
+        if not (-1 <= self.abstain <= 1 and -1 <= self.curated <= 1):
+            raise ValueError(f"thresholds are cosine similarities in [-1, 1]: {self}")
+
+
+@dataclass
+class Answer:
+    """The reply and how it was made."""
+
+    answer: str
+    path: str
+    lang: str
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    standalone: str = ""
+    confidence: float = 0.0
+    products: list[str] = field(default_factory=list)
+    grounding: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of `shopqa ask --json` and the chat API."""
+        return {"answer": self.answer, "path": self.path, "sources": self.sources, "lang": self.lang,
+                "timings_ms": self.timings_ms, "standalone_query": self.standalone,
+                "confidence": round(self.confidence, 4), "products": self.products,
+                "grounding_failures": self.grounding}
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.last = self.start
+        self.marks: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.marks[name] = round((now - self.last) * 1000, 2)
+        self.last = now
+
+    def done(self) -> dict[str, float]:
+        self.marks["total"] = round((time.perf_counter() - self.start) * 1000, 2)
+        return self.marks
+
+
+def _source(hit: Hit, number: int | None = None) -> dict[str, Any]:
+    u = hit.unit
+    snippet = u.text.split("\n", 1)[-1][:240]
+    out = {"id": u.id, "title": u.title, "source": u.url or u.source, "file": u.source, "type": u.type,
+           "snippet": snippet, "score": round(hit.score, 5)}
+    if number is not None:
+        out["ref"] = number
+    return out
+
+
+class Answerer:
+    """The answer pipeline over one loaded index; cheap to build per request."""
+
+    def __init__(self, index: ShopIndex, llm: LLM | None, prompts: Prompts, thresholds: Thresholds,
+                 matcher: products.ProductMatcher | None = None, context_tokens: int = 1500,
+                 max_answer_tokens: int = 200, top_k: int = 6):
+        if context_tokens < 100 or top_k < 1:
+            raise ValueError("context_tokens >= 100 and top_k >= 1 are required")
+        self.index = index
+        self.llm = llm
+        self.prompts = prompts
+        self.thresholds = thresholds
+        self.matcher = matcher or products.ProductMatcher(index.graph)
+        self.retriever = HybridRetriever(index)
+        self.context_tokens = context_tokens
+        self.max_answer_tokens = max_answer_tokens
+        self.top_k = top_k
+
+    # -- the pipeline ---------------------------------------------------------------------
+    def answer(self, question: str, history: list[dict] | None = None,
+               on_token: Callable[[str], None] | None = None) -> Answer:
+        """Answer ``question`` given the conversation so far (oldest first)."""
+        history = history or []
+        timer = _Timer()
+        lang = detect_lang(question)
+        mentions = self.matcher.find(question)
+        if not mentions and rewrite.needs_context(question):
+            mentions = self._previous_products(history)
+        query = rewrite.standalone(question, history, [m.sku for m in mentions])
+        timer.mark("rewrite")
+
+        vector = self.index.embed_query(query)
+        hits = self.retriever.search(query, k=max(self.top_k, 8), vector=vector, lang=lang)
+        faq_matches = self.index.question_search(vector, 3)
+        confidence = max((h.dense_score or 0.0) for h in hits[:5]) if hits else 0.0
+        timer.mark("retrieval")
+        base = dict(lang=lang, standalone=query, confidence=confidence, products=[m.sku for m in mentions])
+
+        graph_answer = self._graph_answer(question, mentions, lang)
+        if graph_answer:
+            text, sources = graph_answer
+            return Answer(text, "graph", sources=sources, timings_ms=timer.done(), **base)
+
+        curated = self._curated(faq_matches, lang)
+        if curated:
+            text, source = curated
+            return Answer(text, "curated", sources=[source], timings_ms=timer.done(), **base)
+
+        if not hits or confidence < self.thresholds.abstain:
+            return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(), **base)
+
+        context_hits = self._budget(hits[: self.top_k], mentions)
+        passages = [h.unit.text for h in context_hits]
+        failures: list[str] = []
+        if self.llm is not None:
+            generated = self._generate(question, query, history, passages, lang, on_token)
+            timer.mark("generation")
+            check = grounding.check(generated, passages)
+            timer.mark("grounding")
+            if check.ok:
+                sources = [_source(context_hits[n - 1], n) for n in check.cited]
+                return Answer(generated.strip(), "generated", sources=sources, timings_ms=timer.done(), **base)
+            failures = check.reasons
+        picked = grounding.extractive(query, passages)
+        if not picked:
+            return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(),
+                          grounding=failures, **base)
+        body = " ".join(f"{sentence} [{p}]" for p, sentence in picked)
+        text = f"{self.prompts.message('extractive_intro', lang)} {body}"
+        cited = sorted({p for p, _ in picked})
+        timer.mark("extractive")
+        return Answer(text, "extractive", sources=[_source(context_hits[p - 1], p) for p in cited],
+                      timings_ms=timer.done(), grounding=failures, **base)
+
+    # -- the steps ------------------------------------------------------------------------
+    def _previous_products(self, history: list[dict]) -> list[products.Mention]:
+        for turn in reversed(history):
+            skus = (turn.get("meta") or {}).get("products") or []
+            if skus:
+                return [products.Mention(s, self.matcher.products.get(s, {}).get("name", s), 1.0, 0)
+                        for s in skus if s in self.matcher.products]
+        return []
+
+    def _curated(self, matches: list[tuple[int, float]], lang: str) -> tuple[str, dict] | None:
+        above = [(uid, score) for uid, score in matches if score >= self.thresholds.curated]
+        if not above:
+            return None
+        units = self.index.units([uid for uid, _ in above])
+        # Among FAQs above the threshold, prefer one in the customer's language.
+        ranked = sorted(above, key=lambda m: (units[m[0]].lang != lang, -m[1]))
+        uid, score = ranked[0]
+        unit = units[uid]
+        source = {"id": uid, "title": unit.title, "source": unit.url or unit.source, "file": unit.source,
+                  "type": "faq", "snippet": unit.meta["answer"][:240], "score": round(score, 5), "ref": 1}
+        return unit.meta["answer"], source
+
+    def _graph_answer(self, question: str, mentions: list[products.Mention], lang: str):
+        """Compatibility between two named products, answered from the graph alone."""
+        if len(mentions) < 2 or not products.COMPAT.search(question):
+            return None
+        g = self.index.graph
+        first, second = mentions[0].sku, mentions[1].sku
+        # The accessory is the one that is not a main product of the other ("case fits phone").
+        acc, main = (first, second) if products.fits(g, first) else (second, first)
+        node = lambda s: g.nodes[f"product:{s}"]  # noqa: E731
+        values = dict(accessory=node(acc)["name"], accessory_sku=acc, product=node(main)["name"], product_sku=main)
+        if products.compatible(g, acc, main):
+            text = self.prompts.message("compat_yes", lang, **values)
+        else:
+            text = self.prompts.message("compat_no", lang, **values)
+            # Name what it does fit among products like the one asked about (phones for a phone).
+            fits = [s for s in products.fits(g, acc) if node(s)["category"] == node(main)["category"]]
+            if fits:
+                text += " " + self.prompts.message("compat_fits", lang, items=", ".join(
+                    f"{node(s)['name']} ({s})" for s in fits))
+            alternatives = products.compatible_alternatives(g, main, acc)
+            if alternatives:
+                text += " " + self.prompts.message("compat_alternatives", lang, product=node(main)["name"], items=", ".join(
+                    self._stock_note(s, lang) for s in alternatives))
+        sources = []
+        for sku in (acc, main):
+            card = self.index.db().execute("SELECT id, text, source FROM units WHERE record_key = ?",
+                                           (f"product:{sku}",)).fetchone()
+            if card:
+                sources.append({"id": card["id"], "title": node(sku)["name"], "source": card["source"],
+                                "file": card["source"], "type": "product", "snippet": card["text"][:240],
+                                "score": 1.0, "ref": len(sources) + 1})
+        return text, sources
+
+    def _stock_note(self, sku: str, lang: str) -> str:
+        data = self.index.graph.nodes[f"product:{sku}"]
+        stock = self.prompts.message("in_stock" if data["in_stock"] else "out_of_stock", lang)
+        return f"{data['name']} ({sku}, {data['price']:.2f} {data['currency']}, {stock})"
+
+    def _budget(self, hits: list[Hit], mentions: list[products.Mention]) -> list[Hit]:
+        """Keep passages, best first, within the context token budget; product cards of named products first."""
+        chosen: list[Hit] = []
+        used = 0
+        named = {f"product:{m.sku}" for m in mentions}
+        ordered = sorted(hits, key=lambda h: h.unit.record_key not in named)
+        for hit in ordered:
+            cost = count_tokens(hit.unit.text)
+            if used + cost > self.context_tokens and chosen:
+                continue
+            chosen.append(hit)
+            used += cost
+        return chosen
+
+    def _generate(self, question: str, query: str, history: list[dict], passages: list[str], lang: str,
+                  on_token: Callable[[str], None] | None) -> str:
+        language = LANG_NAMES.get(lang, "English")
+        context = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
+        turns = [f"{'Customer' if h['role'] == 'customer' else 'Assistant'}: {h['text']}" for h in history[-4:]]
+        history_text = ("Conversation so far:\n" + "\n".join(turns) + "\n\n") if turns else ""
+        system = self.prompts.render("answer_system")
+        user = self.prompts.render("answer_user", context=context, history=history_text, question=question,
+                                   language=language)
+        pieces: list[str] = []
+        for piece in self.llm.stream(system, user, self.max_answer_tokens):
+            pieces.append(piece)
+            if on_token:
+                on_token(piece)
+        return re.sub(r"\s+\n", "\n", "".join(pieces)).strip()

@@ -1,0 +1,19 @@
+"""Calibrated thresholds per embedder (written by bench/calibrate.py from public data)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .answer import Thresholds
+from .settings import Settings
+
+CALIBRATION = Path(__file__).with_name("data") / "calibration.json"
+
+
+def thresholds_for(embedder_id: str, settings: Settings | None = None) -> Thresholds:
+    """Settings override the calibrated values; an uncalibrated embedder gets conservative defaults."""
+    table = json.loads(CALIBRATION.read_text(encoding="utf-8"))
+    found = table.get(embedder_id) or table["default"]
+    curated = settings.curated_threshold if settings and settings.curated_threshold is not None else found["curated"]
+    abstain = settings.abstain_threshold if settings and settings.abstain_threshold is not None else found["abstain"]
+    return Thresholds(curated=curated, abstain=abstain)

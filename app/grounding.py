@@ -1,0 +1,106 @@
+"""Grounding check for generated answers, and the extractive answer that replaces failed ones.
+
+A generated answer passes only if it cites passages that exist, every sentence shares
+enough content words with the passages it cites (or, uncited, with the whole context),
+and every number, price, duration, SKU and date it states appears in the context.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingest.chunking import split_sentences
+from ingest.tokenize import codes, tokenize
+
+_CITATION = re.compile(r"\[(\d{1,2})\]")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+# Refusals and meta-talk are not answers, whatever the context says.
+_REFUSAL = re.compile(r"i don'?t know|i do not know|i'?m (?:sorry|unable)|i cannot|unable to provide|as an ai|"
+                      r"不知道|无法回答|抱歉", re.I)
+
+
+@dataclass
+class GroundingResult:
+    """Whether an answer is grounded, and why not."""
+
+    ok: bool
+    reasons: list[str] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def check(answer: str, passages: list[str], min_support: float = 0.5) -> GroundingResult:
+    """Check ``answer`` against ``passages`` (cited as [1]..[n])."""
+    reasons: list[str] = []
+    text = answer.strip()
+    if not text:
+        return GroundingResult(False, ["empty answer"])
+    if _REFUSAL.search(text):
+        return GroundingResult(False, ["the model refused or did not know"])
+    cited = sorted({int(n) for n in _CITATION.findall(text)})
+    bad = [n for n in cited if not 1 <= n <= len(passages)]
+    if bad:
+        reasons.append(f"cites passages that do not exist: {bad}")
+    if not cited:
+        reasons.append("no citation")
+    context = "\n".join(passages)
+    context_numbers = _numbers(context)
+    context_codes = set(codes(context))
+    for sentence in split_sentences(_CITATION.sub(" ", text)):
+        sentence_cites = [int(n) for n in _CITATION.findall(sentence)]
+        for number in _numbers(sentence) - context_numbers:
+            reasons.append(f"number {number!r} is not in the context")
+        for code in set(codes(sentence)) - context_codes:
+            if any(ch.isdigit() for ch in code) and code not in context.lower():
+                reasons.append(f"code {code!r} is not in the context")
+        words = set(tokenize(sentence))
+        if len(words) < 2:
+            continue
+        scope = [passages[n - 1] for n in sentence_cites if 1 <= n <= len(passages)] or passages
+        support = set(tokenize(" ".join(scope)))
+        share = len(words & support) / len(words)
+        if share < min_support:
+            reasons.append(f"sentence not supported by the context ({share:.0%} of its words): {sentence[:80]!r}")
+    return GroundingResult(not reasons, reasons, cited)
+
+
+def extractive(question: str, passages: list[str], max_sentences: int = 3,
+               max_chars: int = 600) -> list[tuple[int, str]]:
+    """The sentences of the passages that best match the question, as ``(passage number, sentence)``.
+
+    Sentences are scored by shared content words with the question (weighted by how rare
+    they are in the passages), with a small bonus for coming from a higher-ranked passage.
+    """
+    q = set(tokenize(question))
+    candidates: list[tuple[float, int, int, str]] = []
+    df: dict[str, int] = {}
+    sentences: list[tuple[int, int, str, set[str]]] = []
+    for p_no, passage in enumerate(passages, start=1):
+        body = passage.split("\n", 1)[1] if "\n" in passage else passage  # drop the title line
+        for s_no, sentence in enumerate(split_sentences(body.replace("\n", " "))):
+            if len(sentence) < 8:
+                continue
+            toks = set(tokenize(sentence))
+            sentences.append((p_no, s_no, sentence, toks))
+            for t in toks:
+                df[t] = df.get(t, 0) + 1
+    n = max(1, len(sentences))
+    for p_no, s_no, sentence, toks in sentences:
+        overlap = sum(1.0 / (1 + df[t] / n) for t in toks & q)
+        score = overlap + 0.3 / p_no - 0.01 * s_no
+        candidates.append((score, p_no, s_no, sentence))
+    candidates.sort(key=lambda c: -c[0])
+    chosen: list[tuple[int, int, str]] = []
+    used = 0
+    for score, p_no, s_no, sentence in candidates:
+        if len(chosen) >= max_sentences or (chosen and score <= 0.3 / p_no):
+            break
+        if used + len(sentence) > max_chars and chosen:
+            continue
+        chosen.append((p_no, s_no, sentence))
+        used += len(sentence)
+    chosen.sort(key=lambda c: (c[0], c[1]))  # read in document order
+    return [(p, s) for p, _, s in chosen]

@@ -1,0 +1,183 @@
+"""Recognise products named in a question (SKUs, model numbers, names) and answer catalogue facts
+(compatibility, price, stock) from the product graph and the store, never from a model."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from ingest.tokenize import _CJK_RUN, _EN_STOP, _jieba, stem
+
+GLOSSARY = Path(__file__).with_name("data") / "glossary.json"
+_WORDS = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[\u3400-\u9fff]+")
+# Words that ask whether things fit together.
+COMPAT = re.compile(r"\b(fit|fits|compatible|compatibility|work with|works with|suitable|use with)\b|"
+                    r"适用|兼容|能用|能不能用|可以用|适配|合适|配得上|装得上", re.I)
+
+
+# Words customers use *about* products; never anchors even when a product name contains them.
+_QUESTION_WORDS = frozenset("compatible compatibility fit fits work works use price cost stock available buy sell "
+                            "order ship shipping return refund warranty much many".split())
+
+
+@dataclass
+class Mention:
+    """A product recognised in the question."""
+
+    sku: str
+    name: str
+    score: float
+    start: int  # token position of the mention, for ordering
+
+
+def load_glossary(extra: Path | None = None) -> dict[str, list[str]]:
+    """The built-in Chinese->English product-noun glossary, plus a shop's own if given."""
+    table = {k: v for k, v in json.loads(GLOSSARY.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+    if extra and extra.is_file():
+        table.update({k: v for k, v in json.loads(extra.read_text(encoding="utf-8")).items() if not k.startswith("_")})
+    return table
+
+
+class ProductMatcher:
+    """Matches model codes and distinctive name words of the catalogue in a question.
+
+    Anchors are codes (SKUs, model numbers such as X200) and rare name words ("clear",
+    "leather"). Every other word binds to its nearest anchor, so in "the X200 case fits the
+    X300", "case" belongs to X200: the X200 *case* and the X300 *phone* are recognised.
+    Adjacent anchors naming one product ("X300 leather folio") merge into that product.
+    """
+
+    def __init__(self, graph: nx.Graph, glossary: dict[str, list[str]] | None = None, window: int = 2):
+        if window < 1:
+            raise ValueError("window must be >= 1")
+        self.glossary = glossary if glossary is not None else load_glossary()
+        self.window = window
+        self.products: dict[str, dict] = {}
+        self.words: dict[str, set[str]] = {}
+        self.code_index: dict[str, set[str]] = {}
+        word_index: dict[str, set[str]] = {}
+        for _, data in graph.nodes(data=True):
+            if data.get("type") != "product":
+                continue
+            sku = data["sku"]
+            self.products[sku] = data
+            words = {stem(w) for w in _WORDS.findall(f"{data['name']} {data['category']}".lower())}
+            self.words[sku] = words | {sku.lower()}
+            for code in {sku.lower(), *_codes(data["name"].lower()), *_codes(sku.lower().replace("-", " "))}:
+                self.code_index.setdefault(code, set()).add(sku)
+            for w in words:
+                word_index.setdefault(w, set()).add(sku)
+        limit = max(2, len(self.products) // 20)
+        self.rare = {w: skus for w, skus in word_index.items()
+                     if len(skus) <= limit and len(w) >= 3 and w not in self.code_index and not w.isdigit()
+                     and w not in _EN_STOP and w not in _QUESTION_WORDS}
+        self._seg = None
+
+    def _segmenter(self):
+        if self._seg is None:
+            import jieba
+
+            _jieba()  # sets jieba's log level before the private tokenizer loads its dictionary
+            seg = jieba.Tokenizer()
+            for word in self.glossary:
+                seg.add_word(word, freq=100000)  # glossary words win over jieba's own splits
+            self._seg = seg
+        return self._seg
+
+    def _tokens(self, text: str) -> list[str]:
+        out: list[str] = []
+        for tok in _WORDS.findall(text.lower()):
+            if _CJK_RUN.fullmatch(tok):
+                for w in self._segmenter().lcut(tok):
+                    out.extend(self.glossary.get(w, [w]))
+            else:
+                out.append(tok)
+        return [stem(t) for t in out]
+
+    def find(self, text: str) -> list[Mention]:
+        """Products named in ``text``, in the order they are mentioned."""
+        tokens = self._tokens(text)
+        anchors = [i for i, t in enumerate(tokens) if t in self.code_index or t in self.rare]
+        if not anchors:
+            return []
+        bound: dict[int, set[str]] = {a: {tokens[a]} for a in anchors}
+        for i, tok in enumerate(tokens):
+            if i in bound:
+                continue
+            nearest = min(anchors, key=lambda a: (abs(a - i), a))
+            if abs(nearest - i) <= self.window:
+                bound[nearest].add(tok)
+        # Adjacent anchors describe one product when one candidate holds both ("x300 leather").
+        groups: list[list[int]] = []
+        for a in anchors:
+            if groups and a - groups[-1][-1] <= self.window and self._common(groups[-1] + [a], tokens):
+                groups[-1].append(a)
+            else:
+                groups.append([a])
+        mentions: dict[str, Mention] = {}
+        for group in groups:
+            words = set().union(*(bound[a] for a in group))
+            candidates = self._common(group, tokens) or self._candidates(tokens[group[0]])
+            exact = [c for c in candidates if tokens[group[0]] == c.lower()]
+            best = exact[0] if exact else max(
+                candidates, key=lambda s: (len(self.words[s] & words), -len(self.words[s]), s))
+            score = 10.0 if exact else float(len(self.words[best] & words))
+            if best not in mentions or mentions[best].score < score:
+                mentions[best] = Mention(best, self.products[best]["name"], score, group[0])
+        return sorted(mentions.values(), key=lambda m: m.start)
+
+    def _candidates(self, token: str) -> set[str]:
+        return self.code_index.get(token) or self.rare.get(token) or set()
+
+    def _common(self, group: list[int], tokens: list[str]) -> set[str]:
+        sets = [self._candidates(tokens[a]) for a in group]
+        return set.intersection(*sets) if sets else set()
+
+
+def _codes(text: str) -> set[str]:
+    """Model-number tokens in a product name: words with both letters and digits (x200, 65w)."""
+    return {w for w in re.findall(r"[a-z0-9]+", text) if re.search(r"\d", w) and re.search(r"[a-z]", w)}
+
+
+def compatible(graph: nx.Graph, a: str, b: str) -> bool:
+    """True when the catalogue links the two products as compatible or as accessory and product."""
+    u, v = f"product:{a}", f"product:{b}"
+    return graph.has_edge(u, v) and graph.edges[u, v]["type"] in ("compatible_with", "accessory_of")
+
+
+def fits(graph: nx.Graph, sku: str) -> list[str]:
+    """SKUs that ``sku`` is compatible with (or an accessory of)."""
+    node = f"product:{sku}"
+    if node not in graph:
+        return []
+    out = []
+    for other in graph.neighbors(node):
+        edge = graph.edges[node, other]
+        if edge["type"] == "compatible_with" or (edge["type"] == "accessory_of" and edge.get("accessory") == sku):
+            out.append(graph.nodes[other]["sku"])
+    return sorted(out)
+
+
+def compatible_alternatives(graph: nx.Graph, target: str, like: str) -> list[str]:
+    """Products in the same category as ``like`` that are compatible with ``target``, in stock first."""
+    category = graph.nodes[f"product:{like}"]["category"]
+    out = [s for s in fits_reverse(graph, target) if graph.nodes[f"product:{s}"]["category"] == category]
+    return sorted(out, key=lambda s: (not graph.nodes[f"product:{s}"]["in_stock"], s))
+
+
+def fits_reverse(graph: nx.Graph, sku: str) -> list[str]:
+    """SKUs compatible with ``sku`` (accessories pointing at it, or compatible_with links)."""
+    node = f"product:{sku}"
+    if node not in graph:
+        return []
+    out = []
+    for other in graph.neighbors(node):
+        edge = graph.edges[node, other]
+        other_sku = graph.nodes[other].get("sku")
+        if other_sku and (edge["type"] == "compatible_with" or
+                          (edge["type"] == "accessory_of" and edge.get("accessory") == other_sku)):
+            out.append(other_sku)
+    return sorted(out)

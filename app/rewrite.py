@@ -1,0 +1,32 @@
+"""Turn a follow-up ("and the black one?", "那运费呢？") into a standalone query.
+
+The packaged LLMs are too weak to rewrite reliably, so the default is a rule: a short
+message, or one that leans on the conversation (pronouns, "and ...", "呢"), is searched
+together with the previous customer question and the products named earlier.
+"""
+from __future__ import annotations
+
+import re
+
+from ingest.chunking import count_tokens
+
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|also|what about|how about|but|or|same|then)\b|\b(it|its|it's|that|this|those|these|them|one|ones)\b|"
+    r"^\s*(那|那么|还有|另外|这个|那个|它)|呢\s*[？?]?\s*$|[它这那]个?", re.I)
+
+
+def needs_context(message: str) -> bool:
+    """True when the message probably cannot be understood alone."""
+    return bool(_FOLLOW_UP.search(message)) or count_tokens(message) <= 3
+
+
+def standalone(message: str, history: list[dict], products: list[str] | None = None) -> str:
+    """The query to retrieve with: the message, plus the previous question when it is a follow-up."""
+    if not history or not needs_context(message):
+        return message
+    previous = [h for h in history if h["role"] == "customer"]
+    if not previous:
+        return message
+    last = previous[-1].get("standalone") or previous[-1]["text"]
+    extra = f" ({', '.join(products)})" if products else ""
+    return f"{last}{extra} {message}".strip()
