@@ -90,7 +90,7 @@ class Answerer:
 
     def __init__(self, index: ShopIndex, llm: LLM | None, prompts: Prompts, thresholds: Thresholds,
                  matcher: products.ProductMatcher | None = None, context_tokens: int = 1500,
-                 max_answer_tokens: int = 200, top_k: int = 6):
+                 max_answer_tokens: int = 200, top_k: int = 6, reranker=None):
         if context_tokens < 100 or top_k < 1:
             raise ValueError("context_tokens >= 100 and top_k >= 1 are required")
         self.index = index
@@ -102,6 +102,7 @@ class Answerer:
         self.context_tokens = context_tokens
         self.max_answer_tokens = max_answer_tokens
         self.top_k = top_k
+        self.reranker = reranker
 
     # -- the pipeline ---------------------------------------------------------------------
     def answer(self, question: str, history: list[dict] | None = None,
@@ -118,6 +119,8 @@ class Answerer:
 
         vector = self.index.embed_query(query)
         hits = self.retriever.search(query, k=max(self.top_k, 8), vector=vector, lang=lang)
+        if self.reranker is not None:
+            hits = self.reranker.rerank(query, hits)
         faq_matches = self.index.question_search(vector, 3)
         confidence = max((h.dense_score or 0.0) for h in hits[:5]) if hits else 0.0
         timer.mark("retrieval")
@@ -146,7 +149,7 @@ class Answerer:
             timer.mark("grounding")
             if check.ok:
                 sources = [_source(context_hits[n - 1], n) for n in check.cited]
-                return Answer(generated.strip(), "generated", sources=sources, timings_ms=timer.done(), **base)
+                return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base)
             failures = check.reasons
         picked = grounding.extractive(query, passages)
         if not picked:
@@ -238,7 +241,7 @@ class Answerer:
         language = LANG_NAMES.get(lang, "English")
         context = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
         turns = [f"{'Customer' if h['role'] == 'customer' else 'Assistant'}: {h['text']}" for h in history[-4:]]
-        history_text = ("Conversation so far:\n" + "\n".join(turns) + "\n\n") if turns else ""
+        history_text = ("Conversation so far:\n" + "\n".join(turns) + "\n") if turns else ""
         system = self.prompts.render("answer_system")
         user = self.prompts.render("answer_user", context=context, history=history_text, question=question,
                                    language=language)

@@ -19,13 +19,19 @@ _REFUSAL = re.compile(r"i don'?t know|i do not know|i'?m (?:sorry|unable)|i cann
                       r"不知道|无法回答|抱歉", re.I)
 
 
+# Echoes of the prompt's own layout: the model is reciting, not answering.
+_SCAFFOLD = re.compile(r"^\s*\[\d+\]\s|^\s*(?:passages?|question|answer|context|customer question|example)\s*[:：]",
+                       re.I | re.M)
+
+
 @dataclass
 class GroundingResult:
-    """Whether an answer is grounded, and why not."""
+    """Whether an answer is grounded, why not, and the answer with its citations."""
 
     ok: bool
     reasons: list[str] = field(default_factory=list)
     cited: list[int] = field(default_factory=list)
+    answer: str = ""
 
 
 def _numbers(text: str) -> set[str]:
@@ -33,38 +39,65 @@ def _numbers(text: str) -> set[str]:
 
 
 def check(answer: str, passages: list[str], min_support: float = 0.5) -> GroundingResult:
-    """Check ``answer`` against ``passages`` (cited as [1]..[n])."""
+    """Check ``answer`` against ``passages`` (cited as [1]..[n]).
+
+    A sentence without a citation is attributed to the passage that supports it best
+    (small models often copy the right sentence but drop the bracket); if none supports
+    it well enough, the answer fails.
+    """
     reasons: list[str] = []
     text = answer.strip()
     if not text:
         return GroundingResult(False, ["empty answer"])
     if _REFUSAL.search(text):
         return GroundingResult(False, ["the model refused or did not know"])
-    cited = sorted({int(n) for n in _CITATION.findall(text)})
-    bad = [n for n in cited if not 1 <= n <= len(passages)]
+    if _SCAFFOLD.search(text):
+        return GroundingResult(False, ["the answer recites the prompt layout"])
+    bad = sorted({int(n) for n in _CITATION.findall(text) if not 1 <= int(n) <= len(passages)})
     if bad:
         reasons.append(f"cites passages that do not exist: {bad}")
-    if not cited:
-        reasons.append("no citation")
     context = "\n".join(passages)
     context_numbers = _numbers(context)
     context_codes = set(codes(context))
-    for sentence in split_sentences(_CITATION.sub(" ", text)):
-        sentence_cites = [int(n) for n in _CITATION.findall(sentence)]
-        for number in _numbers(sentence) - context_numbers:
+    passage_tokens = [set(tokenize(p)) for p in passages]
+    cited: set[int] = set()
+    out: list[str] = []
+    for sentence in _sentences_with_citations(text):
+        plain = re.sub(r"\s+([.!?。！？,，])", r"\1", _CITATION.sub(" ", sentence)).strip()
+        plain = re.sub(r"\s{2,}", " ", plain)
+        sentence_cites = [int(n) for n in _CITATION.findall(sentence) if 1 <= int(n) <= len(passages)]
+        for number in _numbers(plain) - context_numbers:
             reasons.append(f"number {number!r} is not in the context")
-        for code in set(codes(sentence)) - context_codes:
+        for code in set(codes(plain)) - context_codes:
             if any(ch.isdigit() for ch in code) and code not in context.lower():
                 reasons.append(f"code {code!r} is not in the context")
-        words = set(tokenize(sentence))
+        words = set(tokenize(plain))
         if len(words) < 2:
+            out.append(plain)
             continue
-        scope = [passages[n - 1] for n in sentence_cites if 1 <= n <= len(passages)] or passages
-        support = set(tokenize(" ".join(scope)))
+        if not sentence_cites:
+            best = max(range(len(passages)), key=lambda i: len(words & passage_tokens[i]), default=None)
+            if best is not None:
+                sentence_cites = [best + 1]
+        marks = "".join(f"[{n}]" for n in dict.fromkeys(sentence_cites))
+        end = plain[-1] if plain[-1] in ".!?。！？" else ""
+        sentence = f"{plain[:len(plain) - len(end)].rstrip()} {marks}{end}" if marks else plain
+        support = set().union(*(passage_tokens[n - 1] for n in sentence_cites)) if sentence_cites else set()
         share = len(words & support) / len(words)
         if share < min_support:
-            reasons.append(f"sentence not supported by the context ({share:.0%} of its words): {sentence[:80]!r}")
-    return GroundingResult(not reasons, reasons, cited)
+            reasons.append(f"sentence not supported by the context ({share:.0%} of its words): {plain[:80]!r}")
+        cited.update(sentence_cites)
+        out.append(sentence)
+    if not cited and not reasons:
+        reasons.append("no sentence could be attributed to a passage")
+    joiner = "" if re.search(r"[\u4e00-\u9fff]", text) else " "
+    return GroundingResult(not reasons, reasons, sorted(cited), joiner.join(out).strip())
+
+
+def _sentences_with_citations(text: str) -> list[str]:
+    """Split into sentences, keeping a citation that follows the full stop with its sentence."""
+    text = re.sub(r"([.!?。！？])\s*((?:\[\d{1,2}\]\s*)+)", r" \2\1 ", text)
+    return split_sentences(text)
 
 
 def extractive(question: str, passages: list[str], max_sentences: int = 3,

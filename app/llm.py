@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 
+# Small models run on past their answer into new "Question:" blocks; stop them there.
+STOP = ["\n\n", "\nQuestion:", "\nPassages:", "\nExample:"]
+
+
 class LLMError(Exception):
     """The model cannot be loaded or run; the message names the file."""
 
@@ -80,16 +84,16 @@ class LlamaCppLLM:
             if self._has_chat_template:
                 chunks = self._llama.create_chat_completion(
                     messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                    max_tokens=max_tokens, temperature=self.temperature, stream=True)
+                    max_tokens=max_tokens, temperature=self.temperature, stream=True, stop=STOP)
                 for chunk in chunks:
                     piece = chunk["choices"][0]["delta"].get("content")
                     if piece:
                         yield piece
             else:  # base models (e.g. gemma3-270m) have no chat template: plain completion
-                prompt = f"{system}\n\n{user}\n"
+                prompt = f"{system}\n\n{user} "
                 for chunk in self._llama.create_completion(prompt, max_tokens=max_tokens,
                                                           temperature=self.temperature, stream=True,
-                                                          stop=["\n\n", "Customer question:"]):
+                                                          stop=STOP + ["\n"]):
                     piece = chunk["choices"][0]["text"]
                     if piece:
                         yield piece

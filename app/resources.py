@@ -18,6 +18,7 @@ from .calibration import thresholds_for
 from .conversations import ConversationStore
 from .llm import LLM, LlamaCppLLM, LLMError
 from .products import ProductMatcher, load_glossary
+from .rerank import CrossEncoderReranker
 from .prompts import Prompts
 from .settings import Settings
 
@@ -36,6 +37,7 @@ class Resources:
         self._index: ShopIndex | None = None
         self._matcher: tuple[str, ProductMatcher] | None = None
         self._conversations: ConversationStore | None = None
+        self.reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
         self._lock = threading.Lock()
         self.error: str | None = None
 
@@ -49,6 +51,8 @@ class Resources:
             self._index = ShopIndex(Path(self.settings.index_dir), self.embedder)
             self.answerer().matcher.find("预热 warm-up")  # loads jieba's dictionaries now, not on a request
             tokenize("预热")
+            if self.reranker is not None:
+                self.reranker.warm_up()
             if llm and self.llm is not None:
                 self.llm.warm_up()
             self.error = None
@@ -69,7 +73,7 @@ class Resources:
             self._matcher = (index.generation, ProductMatcher(index.graph, load_glossary(extra)))
         return Answerer(index, self.llm, self.prompts, thresholds_for(index.manifest["embedder"]["id"], self.settings),
                         matcher=self._matcher[1], context_tokens=self.settings.context_tokens,
-                        max_answer_tokens=self.settings.max_answer_tokens)
+                        max_answer_tokens=self.settings.max_answer_tokens, reranker=self.reranker)
 
     @property
     def ready(self) -> bool:

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     abstain_threshold: float | None = Field(
         None, ge=-1, le=1, description="Retrieval similarity below which shopqa says it does not know; "
         "empty means the calibrated value.")
+    reranker: str = Field("", description="Optional sentence-transformers CrossEncoder folder to rerank hits; "
+                          "empty means no reranking (none ships by default).")
     context_tokens: int = Field(1500, ge=100, le=8000, description="Token budget of retrieved context in prompts.")
     max_answer_tokens: int = Field(200, ge=16, le=2048, description="Longest generated answer.")
 

@@ -93,7 +93,7 @@ def _raw(emb, texts: list[str], batch_size: int) -> float:
     return time.perf_counter() - t0
 
 
-def child(embedder_spec: str, shop: Path, raw_sample: int) -> dict:
+def child(embedder_spec: str, shop: Path, raw_sample: int, keep: Path | None = None) -> dict:
     """Full ingest, unchanged re-ingest and raw embedding speed, in this process."""
     from ingest.embedders import make_embedder
     from ingest.pipeline import IngestOptions, run
@@ -109,7 +109,7 @@ def child(embedder_spec: str, shop: Path, raw_sample: int) -> dict:
     texts = [u.text for r in scan(shop, max_bytes=20_000_000, chunk_tokens=220).records for u in r.units]
     texts = random.Random(7).sample(texts, min(raw_sample, len(texts)))
     half = len(texts) // 2
-    index_dir = Path(tempfile.mkdtemp(prefix="shopqa-bench-idx-"))
+    index_dir = keep or Path(tempfile.mkdtemp(prefix="shopqa-bench-idx-"))
     try:
         opts = IngestOptions(shop_dir=shop, index_dir=index_dir, embedder=emb.id)
         raw_s = _raw(emb, texts[:half], opts.batch_size)
@@ -118,7 +118,8 @@ def child(embedder_spec: str, shop: Path, raw_sample: int) -> dict:
         again = run(opts, embedder=emb)
         assert again.embedded_units == 0 and (again.added, again.changed, again.removed) == (0, 0, 0)
     finally:
-        shutil.rmtree(index_dir, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(index_dir, ignore_errors=True)
     return {
         "embedder": embedder_spec, "chunks": full.embedded_units, "model_load_s": round(load_s, 2),
         "full_s": round(full.wall_seconds, 2), "embed_s": round(full.embed_seconds, 2),
@@ -137,10 +138,13 @@ def main() -> None:
     parser.add_argument("--raw-sample", type=int, default=600, help="chunks embedded raw for the speed baseline")
     parser.add_argument("--shop", type=Path, default=REPO / "examples" / "sample-shop")
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")
-    parser.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--keep-index", type=Path,
+                        help="keep each generated-corpus index under this folder (for bench/answer_speed.py)")
+    parser.add_argument("--_child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._child:
-        print(json.dumps(child(args._child[0], Path(args._child[1]), args.raw_sample)))
+        keep = Path(args._child[2]) if len(args._child) > 2 else None
+        print(json.dumps(child(args._child[0], Path(args._child[1]), args.raw_sample, keep)))
         return
 
     work = Path(tempfile.mkdtemp(prefix="shopqa-bench-"))
@@ -155,8 +159,14 @@ def main() -> None:
             print(header)
         for corpus, shop in corpora.items():
             for spec in args.embedders.split(","):
+                keep = []
+                if args.keep_index and corpus != "sample-shop":
+                    slug = spec.replace(":", "-").replace("/", "-")
+                    target = args.keep_index / f"{corpus}-{slug}"
+                    shutil.rmtree(target, ignore_errors=True)
+                    keep = [str(target)]
                 proc = subprocess.run([sys.executable, __file__, "--raw-sample", str(args.raw_sample),
-                                       "--_child", spec, str(shop)], capture_output=True, text=True, cwd=REPO)
+                                       "--_child", spec, str(shop), *keep], capture_output=True, text=True, cwd=REPO)
                 if proc.returncode:
                     print(f"{corpus} {spec}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
                     continue

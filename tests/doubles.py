@@ -31,8 +31,8 @@ class CopyingLLM(CannedLLM):
 
     def stream(self, system: str, user: str, max_tokens: int = 256) -> Iterator[str]:
         self.prompts.append((system, user))
-        question = set(re.findall(r"\w+", user.rsplit("Customer question:", 1)[-1].lower()))
-        context = user.split("Context:\n", 1)[1].split("\n\n", 1)[0]
+        question = set(re.findall(r"\w+", user.rsplit("Question:", 1)[-1].lower()))
+        context = user.split("Passages:\n", 1)[1].split("\nQuestion:", 1)[0].split("\nConversation so far:", 1)[0]
         passages = []
         for block in re.split(r"\n(?=\[\d+\] )", context):
             number, _, rest = block.partition("] ")

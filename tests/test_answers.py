@@ -40,7 +40,7 @@ def test_generated_answer_cites_the_right_source(index):
     assert "24 month warranty" in result.answer and "[" in result.answer
     assert [s["file"] for s in result.sources] == ["docs/warranty.html"]
     system, user = llm.prompts[0]
-    assert "Never use outside knowledge" in system and "Context:" in user and "[1]" in user
+    assert "only the numbered passages" in system and "Passages:" in user and "[1]" in user
 
 
 def test_grounding_failure_falls_back_to_extractive(index):

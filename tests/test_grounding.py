@@ -1,0 +1,40 @@
+"""The grounding check and the extractive fallback on their own."""
+from __future__ import annotations
+
+from app.grounding import check, extractive
+
+P = ["Return policy > Window\nYou can return any item within 30 days of delivery. Items must be unused.",
+     "Shipping\nEU orders arrive in 7-12 business days. Express takes 3-5 days."]
+
+
+def test_supported_and_cited_passes():
+    result = check("You can return items within 30 days of delivery [1].", P)
+    assert result.ok and result.cited == [1] and result.answer.endswith("[1].")
+
+
+def test_uncited_supported_sentence_is_attributed():
+    result = check("EU orders arrive in 7-12 business days.", P)
+    assert result.ok and result.cited == [2] and result.answer == "EU orders arrive in 7-12 business days [2]."
+
+
+def test_wrong_number_fails():
+    result = check("You can return items within 60 days [1].", P)
+    assert not result.ok and any("'60'" in r for r in result.reasons)
+
+
+def test_unsupported_sentence_fails_even_if_cited():
+    result = check("Returns are free for everyone forever [1].", P)
+    assert not result.ok and "not supported" in result.reasons[0]
+
+
+def test_bad_citation_refusal_and_recital_fail():
+    assert "do not exist" in check("You can return any item within 30 days [7].", P).reasons[0]
+    assert not check("I'm sorry, I cannot help with that.", P).ok
+    assert not check("[1] Return policy > Window", P).ok
+    assert not check("Question: how long? Answer: 30 days", P).ok
+    assert not check("   ", P).ok
+
+
+def test_extractive_picks_matching_sentences_in_order():
+    picked = extractive("how many business days for EU orders?", P)
+    assert picked[0] == (2, "EU orders arrive in 7-12 business days.")
