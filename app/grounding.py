@@ -128,8 +128,10 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
     candidates.sort(key=lambda c: -c[0])
     chosen: list[tuple[int, int, str]] = []
     used = 0
+    top = candidates[0][0] if candidates else 0.0
     for score, p_no, s_no, sentence in candidates:
-        if len(chosen) >= max_sentences or (chosen and score <= 0.3 / p_no):
+        # Stop at sentences much weaker than the best one: they add noise, not answers.
+        if len(chosen) >= max_sentences or (chosen and (score <= 0.3 / p_no or score < 0.5 * top)):
             break
         if used + len(sentence) > max_chars and chosen:
             continue
