@@ -63,3 +63,23 @@ def test_ingest_summary_and_exit_codes(shop_copy, tmp_path):
 def test_help_explains():
     result = CliRunner().invoke(cli, ["ingest", "--help"])
     assert "docs/ (.md .txt .html)" in result.output and "--strict" in result.output
+
+
+def test_ask_json_and_session(tiny_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPQA_EMBEDDER", "hash:128")
+    monkeypatch.setenv("SHOPQA_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SHOPQA_CURATED_THRESHOLD", "0.9")
+    monkeypatch.setenv("SHOPQA_ABSTAIN_THRESHOLD", "0.05")
+    runner = CliRunner()
+    base = ["ask", "--index-dir", str(tiny_index), "--no-llm", "--json"]
+    result = runner.invoke(cli, base + ["Do you accept PayPal?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"answer", "path", "sources", "lang", "timings_ms"} <= set(data)
+    assert data["path"] == "curated" and {"id", "title", "source", "snippet", "score"} <= set(data["sources"][0])
+    runner.invoke(cli, base + ["--session", "s1", "How long do refunds take?"])
+    follow = json.loads(runner.invoke(cli, base + ["--session", "s1", "and for PayPal?"]).output)
+    assert follow["standalone_query"].startswith("How long do refunds take?")
+    text = runner.invoke(cli, ["ask", "--index-dir", str(tiny_index), "--no-llm", "Does the X200 case fit the X300?"])
+    assert text.exit_code == 0 and "path: graph" in text.output and text.output.startswith("No.")
+    assert runner.invoke(cli, ["ask", "--index-dir", str(tiny_index), "  "]).exit_code == 2
