@@ -148,17 +148,26 @@ def compatible(graph: nx.Graph, a: str, b: str) -> bool:
     return graph.has_edge(u, v) and graph.edges[u, v]["type"] in ("compatible_with", "accessory_of")
 
 
-def fits(graph: nx.Graph, sku: str) -> list[str]:
-    """SKUs that ``sku`` is compatible with (or an accessory of)."""
+def _linked(graph: nx.Graph, sku: str, accessory_side: bool) -> list[str]:
+    """Products linked to ``sku`` by compatible_with, or by accessory_of with ``sku`` as the
+    accessory (``accessory_side``) or as the main product (not ``accessory_side``)."""
     node = f"product:{sku}"
     if node not in graph:
         return []
     out = []
     for other in graph.neighbors(node):
         edge = graph.edges[node, other]
-        if edge["type"] == "compatible_with" or (edge["type"] == "accessory_of" and edge.get("accessory") == sku):
-            out.append(graph.nodes[other]["sku"])
+        other_sku = graph.nodes[other].get("sku")
+        accessory = sku if accessory_side else other_sku
+        if other_sku and (edge["type"] == "compatible_with" or
+                          (edge["type"] == "accessory_of" and edge.get("accessory") == accessory)):
+            out.append(other_sku)
     return sorted(out)
+
+
+def fits(graph: nx.Graph, sku: str) -> list[str]:
+    """SKUs that ``sku`` is compatible with (or an accessory of)."""
+    return _linked(graph, sku, accessory_side=True)
 
 
 def compatible_alternatives(graph: nx.Graph, target: str, like: str) -> list[str]:
@@ -170,14 +179,4 @@ def compatible_alternatives(graph: nx.Graph, target: str, like: str) -> list[str
 
 def fits_reverse(graph: nx.Graph, sku: str) -> list[str]:
     """SKUs compatible with ``sku`` (accessories pointing at it, or compatible_with links)."""
-    node = f"product:{sku}"
-    if node not in graph:
-        return []
-    out = []
-    for other in graph.neighbors(node):
-        edge = graph.edges[node, other]
-        other_sku = graph.nodes[other].get("sku")
-        if other_sku and (edge["type"] == "compatible_with" or
-                          (edge["type"] == "accessory_of" and edge.get("accessory") == other_sku)):
-            out.append(other_sku)
-    return sorted(out)
+    return _linked(graph, sku, accessory_side=False)

@@ -223,12 +223,12 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
         product_graph = graph.build(records.values())
         graph.save(product_graph, tmp / "graph.json")
         for path in tmp.iterdir():
-            _fsync_file(path)
+            manifest.fsync_path(path)
 
         on_phase("swap")
         final = index_dir / generation
         tmp.rename(final)
-        manifest.fsync_dir(index_dir)
+        manifest.fsync_path(index_dir)
         new_manifest = {
             "format_version": manifest.FORMAT_VERSION,
             "generation": generation,
@@ -247,16 +247,6 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
         shutil.rmtree(tmp, ignore_errors=True)  # a kill -9 leaves it; the next ingest removes it
         raise
     _prune(index_dir, generation)
-
-
-def _fsync_file(path: Path) -> None:
-    import os
-
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _next_free_number(index_dir: Path) -> int:

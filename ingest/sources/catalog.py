@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import Problem, SourceRecord, Unit
-from .tabular import as_bool, as_list, require, rows
+from .tabular import as_bool, as_list, complete_rows
 
 EXTENSIONS = (".csv", ".jsonl")
 REQUIRED = ("sku", "name", "category", "brand", "price", "currency", "description")
@@ -46,11 +46,7 @@ def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[Sour
     """One record per product, keyed by SKU (duplicate SKUs are reported by the scanner)."""
     problems: list[Problem] = []
     records: list[SourceRecord] = []
-    for line, row in rows(text, rel, path.suffix.lower(), problems):
-        missing = require(row, REQUIRED)
-        if missing:
-            problems.append(Problem(rel, line, f"missing required field(s) {', '.join(missing)}; skipped"))
-            continue
+    for line, row in complete_rows(text, rel, path.suffix.lower(), REQUIRED, problems):
         try:
             price = float(str(row["price"]).replace(",", ""))
             if price < 0:

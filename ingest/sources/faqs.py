@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..chunking import detect_lang
 from ..records import Problem, SourceRecord, Unit
-from .tabular import as_list, norm_key, require, rows
+from .tabular import as_list, complete_rows, norm_key
 
 EXTENSIONS = (".csv", ".jsonl")
 REQUIRED = ("question", "answer")
@@ -17,11 +17,7 @@ def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[Sour
     problems: list[Problem] = []
     records: list[SourceRecord] = []
     seen: dict[str, int] = {}
-    for line, row in rows(text, rel, path.suffix.lower(), problems):
-        missing = require(row, REQUIRED)
-        if missing:
-            problems.append(Problem(rel, line, f"missing required field(s) {', '.join(missing)}; skipped"))
-            continue
+    for line, row in complete_rows(text, rel, path.suffix.lower(), REQUIRED, problems):
         question, answer = str(row["question"]).strip(), str(row["answer"]).strip()
         ident = str(row.get("id") or "").strip() or hashlib.sha1(norm_key(question).encode()).hexdigest()[:12]
         if ident in seen:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import Problem, SourceRecord
-from .tabular import as_list, require, rows
+from .tabular import as_list, complete_rows
 
 EXTENSIONS = (".csv", ".jsonl")
 REQUIRED = ("order_id", "email", "status", "placed_at", "items")
@@ -25,11 +25,7 @@ def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[Sour
     """One record per order, keyed by order id."""
     problems: list[Problem] = []
     records: list[SourceRecord] = []
-    for line, row in rows(text, rel, path.suffix.lower(), problems):
-        missing = require(row, REQUIRED)
-        if missing:
-            problems.append(Problem(rel, line, f"missing required field(s) {', '.join(missing)}; skipped"))
-            continue
+    for line, row in complete_rows(text, rel, path.suffix.lower(), REQUIRED, problems):
         status = str(row["status"]).strip().lower()
         if status not in STATUSES:
             problems.append(Problem(rel, line, f"status {status!r} is not one of {', '.join(STATUSES)}; skipped"))

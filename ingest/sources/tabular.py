@@ -63,6 +63,17 @@ def _jsonl_rows(text: str, rel: str, problems: list[Problem]) -> Iterator[tuple[
         yield number, {str(k).strip().lower(): v for k, v in obj.items()}
 
 
+def complete_rows(text: str, rel: str, suffix: str, required: tuple[str, ...],
+                  problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Like ``rows``, but rows missing a required field are reported and skipped."""
+    for line, row in rows(text, rel, suffix, problems):
+        missing = require(row, required)
+        if missing:
+            problems.append(Problem(rel, line, f"missing required field(s) {', '.join(missing)}; skipped"))
+            continue
+        yield line, row
+
+
 def require(row: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
     """Names of required fields that are missing or empty in ``row``."""
     return [f for f in fields if row.get(f) is None or str(row.get(f)).strip() == ""]
