@@ -19,6 +19,7 @@ _REFUSAL = re.compile(r"i don'?t know|i do not know|i'?m (?:sorry|unable)|i cann
                       r"不知道|无法回答|抱歉", re.I)
 
 
+_LABEL = re.compile(r"^(?:answer|a|答案?)\s*[:：]\s*", re.I)
 # Echoes of the prompt's own layout: the model is reciting, not answering.
 _SCAFFOLD = re.compile(r"^\s*\[\d+\]\s|^\s*(?:passages?|question|answer|context|customer question|example)\s*[:：]",
                        re.I | re.M)
@@ -46,7 +47,9 @@ def check(answer: str, passages: list[str], min_support: float = 0.5) -> Groundi
     it well enough, the answer fails.
     """
     reasons: list[str] = []
-    text = answer.strip()
+    # The few-shot prompt ends examples with "Answer: ..."; a model that repeats the label
+    # is answering, not reciting, so the label goes before the checks.
+    text = _LABEL.sub("", answer.strip(), count=1).strip()
     if not text:
         return GroundingResult(False, ["empty answer"])
     if _REFUSAL.search(text):

@@ -38,3 +38,8 @@ def test_bad_citation_refusal_and_recital_fail():
 def test_extractive_picks_matching_sentences_in_order():
     picked = extractive("how many business days for EU orders?", P)
     assert picked[0] == (2, "EU orders arrive in 7-12 business days.")
+
+
+def test_leading_answer_label_is_dropped():
+    result = check("Answer: EU orders arrive in 7-12 business days [2].", P)
+    assert result.ok and result.answer == "EU orders arrive in 7-12 business days [2]."
