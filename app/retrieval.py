@@ -71,20 +71,29 @@ class HybridRetriever:
         ids = {uid for lst in dense_lists for uid, _ in lst} | {uid for uid, _ in keyword}
         units = self.index.units(list(ids))
         fused: dict[int, Hit] = {}
+        # A unit's dense credit is its best rank over the dense lists, not their sum: the
+        # language lists lift other-language passages up to the main list's level without
+        # counting a passage twice. Ties keep the main list's order (see the sort below).
+        best_rank: dict[int, int] = {}
+        main_rank: dict[int, int] = {}
         for position, lst in enumerate(dense_lists):
             for rank, (uid, score) in enumerate(lst, start=1):
                 if uid not in units:
                     continue
                 hit = fused.setdefault(uid, Hit(units[uid], 0.0))
+                if position == 0:
+                    main_rank[uid] = rank
                 if position == 0 or hit.dense_rank is None:
                     hit.dense_rank, hit.dense_score = rank, round(score, 5)
-                hit.score += 1.0 / (self.rrf_k + rank)
+                best_rank[uid] = min(rank, best_rank.get(uid, rank))
+        for uid, rank in best_rank.items():
+            fused[uid].score += 1.0 / (self.rrf_k + rank)
         for rank, (uid, score) in enumerate(keyword, start=1):
             if uid in units:
                 hit = fused.setdefault(uid, Hit(units[uid], 0.0))
                 hit.keyword_rank, hit.keyword_score = rank, round(score, 5)
                 hit.score += 1.0 / (self.rrf_k + rank)
-        hits = sorted(fused.values(), key=lambda h: -h.score)
+        hits = sorted(fused.values(), key=lambda h: (-h.score, main_rank.get(h.unit.id, 10**9)))
         if types:
             hits = [h for h in hits if h.unit.type in types]
         return hits[:k]
