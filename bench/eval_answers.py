@@ -30,7 +30,8 @@ spin-wait badly when the cores are oversubscribed).
 
 --limit N takes the first N WixQA questions and, for TechQA, the first N/2 unanswerable plus
 the first N/2 answerable questions (file order). Per-question results (answer text, path,
-sources, confidence, timings) go to bench/out/eval_answers-<corpus>.jsonl.
+sources, confidence, timings) go to bench/out/eval_answers-<corpus>.jsonl (with -nollm and/or
+-<embedder> before .jsonl for the other configurations, so a quick run never overwrites them).
 """
 from __future__ import annotations
 
@@ -128,7 +129,8 @@ def run_corpus(name: str, spec: str, limit: int | None, embedder, llm,
             "llm": getattr(llm, "id", None)}
     config = {**info, "embedder": spec, "index_generation": res.index().generation}
     questions = pick(corpus, limit)
-    out_path = ds.OUT / f"eval_answers-{name}.jsonl"
+    variant = ("" if spec == "e5-small" else f"-{ds.embedder_slug(spec)}") + ("" if llm else "-nollm")
+    out_path = ds.OUT / f"eval_answers-{name}{variant}.jsonl"
     previous = _previous(out_path, config) if resume else {}
     records = []
     # New answers are appended as they come, so an interrupted run loses nothing (--resume
@@ -222,7 +224,7 @@ def main() -> None:
     parser.add_argument("--embedder", default="e5-small",
                         help="embedder of the index: e5-small (default, the service default), minilm or a full spec")
     parser.add_argument("--resume", action="store_true",
-                        help="reuse the answers in bench/out/eval_answers-<corpus>.jsonl that an earlier "
+                        help="reuse the answers in bench/out/eval_answers-<corpus>*.jsonl that an earlier "
                         "(possibly interrupted) run made with the same LLM, embedder, thresholds and index")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object per line instead of a table")
     args = parser.parse_args()
