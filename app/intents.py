@@ -1,0 +1,168 @@
+"""Intent classification: the taxonomy, its training examples and the in-scope check.
+
+Examples come from three places, merged: the bundled English and Chinese examples written
+for shopqa (app/data/intents.jsonl), the shop's own ``intents/*.jsonl|csv`` (columns
+``text,intent``) and labelled turns mined from its chats (a conversation whose ``intent``
+field, or one of whose ``tags``, names an intent contributes its first customer message).
+
+A message is out of scope when the model says so or when its nearest in-scope example is
+less similar than a threshold calibrated on public data (CLINC150's out-of-scope rows against
+Bitext's in-scope ones; see bench/calibrate_routing.py and app/data/calibration.json).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ingest.chunking import detect_lang
+from ingest.embedders import Embedder
+from ingest.reading import read_text
+from ingest.records import InputError, Problem
+from ingest.sources.tabular import as_list, rows
+
+from .classify import EmbeddingClassifier
+
+DATA = Path(__file__).with_name("data")
+OUT_OF_SCOPE = "out_of_scope"
+
+
+def taxonomy() -> dict[str, dict[str, str]]:
+    """Intent name -> {coarse, route, description}, from app/data/intent_taxonomy.json."""
+    table = json.loads((DATA / "intent_taxonomy.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in table.items() if not k.startswith("_")}
+
+
+@dataclass
+class Example:
+    """One labelled message."""
+
+    text: str
+    intent: str
+    lang: str
+    source: str
+
+
+def bundled_examples() -> list[Example]:
+    """The examples shipped with shopqa."""
+    out = []
+    for line in (DATA / "intents.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out.append(Example(row["text"], row["intent"], row.get("lang") or detect_lang(row["text"]), "bundled"))
+    return out
+
+
+def _read(path: Path, rel: str, problems: list[Problem]) -> str:
+    try:
+        return read_text(path, 20_000_000)
+    except InputError as exc:
+        problems.append(Problem(rel, getattr(exc, "line", None), str(exc)))
+        return ""
+
+
+def shop_examples(shop_dir: Path, problems: list[Problem] | None = None) -> list[Example]:
+    """The shop's own examples (intents/ folder) and labelled first turns of its chats."""
+    problems = problems if problems is not None else []
+    names = set(taxonomy())
+    shop_dir = Path(shop_dir)
+    out: list[Example] = []
+    folder = shop_dir / "intents"
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if path.suffix.lower() not in (".jsonl", ".csv"):
+            continue
+        rel = str(path.relative_to(shop_dir))
+        text = _read(path, rel, problems)
+        for line, row in rows(text, rel, path.suffix.lower(), problems):
+            utterance, intent = str(row.get("text") or "").strip(), str(row.get("intent") or "").strip()
+            if not utterance or intent not in names:
+                problems.append(Problem(rel, line, f"needs 'text' and an 'intent' from: {', '.join(sorted(names))}; skipped"))
+                continue
+            out.append(Example(utterance, intent, detect_lang(utterance), rel))
+    chats = shop_dir / "chats"
+    for path in sorted(chats.glob("*.jsonl")) if chats.is_dir() else []:
+        rel = str(path.relative_to(shop_dir))
+        for _line, row in rows(_read(path, rel, []), rel, ".jsonl", []):  # chat problems are ingest's to report
+            labels = [row.get("intent")] + as_list(row.get("tags"))
+            intent = next((str(t) for t in labels if t and str(t) in names), None)
+            first = next((m.get("text") for m in row.get("messages") or []
+                          if isinstance(m, dict) and m.get("role") == "customer" and str(m.get("text") or "").strip()), None)
+            if intent and first:
+                out.append(Example(str(first).strip(), intent, detect_lang(str(first)), rel))
+    return out
+
+
+@dataclass
+class IntentResult:
+    """The intent of one message and how sure the model is."""
+
+    intent: str
+    coarse: str
+    route: str
+    confidence: float
+    similarity: float
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape used by the CLI and the chat API."""
+        return {"name": self.intent, "coarse": self.coarse, "confidence": round(self.confidence, 4),
+                "similarity": round(self.similarity, 4),
+                "alternatives": [{"name": n, "confidence": round(p, 4)} for n, p in self.alternatives]}
+
+
+class IntentClassifier:
+    """Logistic regression over the embedder plus a nearest-example in-scope check."""
+
+    def __init__(self, embedder: Embedder, examples: Sequence[Example], oos_threshold: float = -1.0,
+                 cache_dir: Path | None = None):
+        names = taxonomy()
+        unknown = sorted({e.intent for e in examples} - set(names))
+        if unknown:
+            raise ValueError(f"examples use intents outside the taxonomy: {', '.join(unknown)}")
+        if not -1.0 <= oos_threshold <= 1.0:
+            raise ValueError(f"oos_threshold is a cosine similarity in [-1, 1], got {oos_threshold}")
+        self.taxonomy = names
+        self.examples = list(examples)
+        self.oos_threshold = oos_threshold
+        self.model = EmbeddingClassifier(embedder, [e.text for e in examples], [e.intent for e in examples],
+                                         cache_dir=cache_dir)
+        self._in_scope: np.ndarray | None = None
+
+    def fit(self) -> "IntentClassifier":
+        """Embed the examples and fit (call in a warm-up, not per request)."""
+        self.model.fit()
+        keep = np.array([e.intent != OUT_OF_SCOPE for e in self.examples])
+        self._in_scope = self.model.vectors[keep]
+        return self
+
+    def similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """Cosine of each vector with its nearest in-scope example."""
+        if self._in_scope is None:
+            self.fit()
+        return (np.atleast_2d(vectors) @ self._in_scope.T).max(axis=1)
+
+    def predict_vectors(self, vectors: np.ndarray) -> list[IntentResult]:
+        """Intents of already-embedded messages (query embeddings)."""
+        vectors = np.atleast_2d(vectors)
+        probs = self.model.proba(vectors)
+        sims = self.similarity(vectors)
+        results = []
+        for row, sim in zip(probs, sims):
+            order = np.argsort(-row)
+            best = self.model.classes[order[0]]
+            if sim < self.oos_threshold:
+                best = OUT_OF_SCOPE
+            meta = self.taxonomy[best]
+            alternatives = [(self.model.classes[i], float(row[i])) for i in order[:3]]
+            results.append(IntentResult(best, meta["coarse"], meta["route"], float(row[order[0]]), float(sim),
+                                        alternatives))
+        return results
+
+    def predict(self, text: str, vector: np.ndarray | None = None) -> IntentResult:
+        """The intent of one message."""
+        if vector is None:
+            vector = self.model.embed([text])
+        return self.predict_vectors(vector)[0]
