@@ -106,8 +106,11 @@ class Answerer:
 
     # -- the pipeline ---------------------------------------------------------------------
     def answer(self, question: str, history: list[dict] | None = None,
-               on_token: Callable[[str], None] | None = None) -> Answer:
-        """Answer ``question`` given the conversation so far (oldest first)."""
+               on_token: Callable[[str], None] | None = None, upset: bool = False) -> Answer:
+        """Answer ``question`` given the conversation so far (oldest first).
+
+        ``upset`` (negative sentiment) switches the generation prompt to answer_user_upset.
+        """
         history = history or []
         timer = _Timer()
         lang = detect_lang(question)
@@ -143,7 +146,7 @@ class Answerer:
         passages = [h.unit.text for h in context_hits]
         failures: list[str] = []
         if self.llm is not None:
-            generated = self._generate(question, query, history, passages, lang, on_token)
+            generated = self._generate(question, query, history, passages, lang, on_token, upset)
             timer.mark("generation")
             check = grounding.check(generated, passages)
             timer.mark("grounding")
@@ -237,13 +240,13 @@ class Answerer:
         return chosen
 
     def _generate(self, question: str, query: str, history: list[dict], passages: list[str], lang: str,
-                  on_token: Callable[[str], None] | None) -> str:
+                  on_token: Callable[[str], None] | None, upset: bool = False) -> str:
         language = LANG_NAMES.get(lang, "English")
         context = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
         turns = [f"{'Customer' if h['role'] == 'customer' else 'Assistant'}: {h['text']}" for h in history[-4:]]
         history_text = ("Conversation so far:\n" + "\n".join(turns) + "\n") if turns else ""
         system = self.prompts.render("answer_system")
-        user = self.prompts.render("answer_user", context=context, history=history_text, question=question,
+        user = self.prompts.render("answer_user_upset" if upset else "answer_user", context=context, history=history_text, question=question,
                                    language=language)
         pieces: list[str] = []
         for piece in self.llm.stream(system, user, self.max_answer_tokens):

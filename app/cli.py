@@ -130,17 +130,21 @@ def _print_report(report, settings: Settings, quiet: bool) -> None:
 @cli.command()
 @click.argument("question")
 @click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), help="Index to answer from.")
-@click.option("--session", "session_id", help="Conversation id; follow-ups in the same session use the history.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, path, sources, lang, timings_ms).")
+@click.option("--session", "session_id", help="Conversation id; follow-ups, order verification and handoffs "
+              "carry over between calls with the same id.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, path, route, intent, sentiment, "
+              "handoff, sources, lang, timings_ms).")
 @click.option("--no-llm", is_flag=True, help="Never call the LLM (curated, graph, extractive or abstain only).")
 @click.pass_context
 def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: str | None, as_json: bool,
         no_llm: bool) -> None:
-    """Answer QUESTION from the index, with sources, the path taken and stage timings.
+    """Answer QUESTION as the chat service would: route it, then answer or hand off.
 
     \b
-    Paths: graph (catalogue facts), curated (an FAQ answer, verbatim), generated (LLM,
-    grounding-checked), extractive (sentences of the sources), abstained ("I don't know").
+    Routes: knowledge (help-center answer), order (verified order tools), recommend,
+    chitchat, feedback, out_of_scope, handoff (a ticket for a person).
+    Knowledge paths: graph (catalogue facts), curated (an FAQ answer, verbatim), generated
+    (LLM, grounding-checked), extractive (sentences of the sources), abstained.
     """
     from ingest.manifest import IndexUnusable
 
@@ -154,29 +158,103 @@ def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: s
     res = Resources(settings)
     res.warm_up(llm=False)  # the LLM loads only if an answer needs it
     try:
-        answerer = res.answerer()
-        store = res.conversations()
-        history = store.history(session_id) if session_id else []
+        assistant = res.assistant()
         streamed: list[str] = []
-        result = answerer.answer(question, history, on_token=None if as_json else streamed.append)
+        reply = assistant.handle(question, session_id, on_token=None if as_json else streamed.append)
     except (IndexUnusable, LLMError) as exc:
         raise ShopqaError(str(exc), EXIT_CONFIG) from exc
-    if session_id:
-        store.ensure_session(session_id)
-        store.add(session_id, "customer", question, lang=result.lang, standalone=result.standalone,
-                  meta={"products": result.products})
-        store.add(session_id, "assistant", result.answer, path=result.path, lang=result.lang,
-                  sources=result.sources, timings=result.timings_ms)
     if as_json:
-        click.echo(json.dumps(result.as_dict() | {"session_id": session_id}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(reply.as_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(result.answer)
+    click.echo(reply.answer)
     click.echo()
-    for src in result.sources:
+    for src in reply.sources:
         click.echo(f"  [{src.get('ref', '-')}] {src['title']} — {src['source']}")
         click.echo(f"      {src['snippet'][:160]!s}")
-    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings_ms.items())
-    click.echo(f"path: {result.path} | lang: {result.lang} | confidence {result.confidence:.3f} | {timings}")
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in reply.timings_ms.items())
+    handoff = f" | handoff: {reply.handoff['reason']} ({reply.handoff.get('ticket')})" if reply.handoff else ""
+    click.echo(f"route: {reply.route} | path: {reply.path} | intent: {reply.intent['name']} "
+               f"({reply.intent['confidence']:.2f}) | sentiment: {reply.sentiment['label']} "
+               f"({reply.sentiment['score']:+.2f}){handoff} | lang: {reply.lang}")
+    click.echo(f"session: {reply.session_id} | {timings}")
+
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Measure the routing models on public data (../shared/datasets by default)."""
+
+
+def _datasets_option(f):
+    return click.option("--datasets", type=click.Path(file_okay=False, path_type=Path),
+                        default=lambda: str(Path.cwd().parent / "shared" / "datasets"), show_default="../shared/datasets",
+                        help="Folder with the public datasets (bitext/, clinc150/, sentiment_en/, sentiment_zh/).")(f)
+
+
+@eval_group.command("intents")
+@_datasets_option
+@click.option("--embedder", help="Embedder spec (default: the configured one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@click.pass_context
+def eval_intents(ctx: click.Context, datasets: Path, embedder: str | None, as_json: bool) -> None:
+    """Intent macro-F1 on Bitext (27 intents mapped onto shopqa's) and out-of-scope rejection on CLINC150.
+
+    The classifier is the one the service uses: trained on shopqa's bundled examples only,
+    never on the rows it is tested on; thresholds come from app/data/calibration.json.
+    """
+    from . import evaluation
+
+    settings = _settings(ctx, embedder=embedder)
+    try:
+        result = evaluation.intents(settings, datasets)
+    except evaluation.DatasetMissing as exc:
+        raise ShopqaError(str(exc), 2) from exc
+    click.echo(json.dumps(result, indent=2) if as_json else evaluation.format_intents(result))
+
+
+@eval_group.command("sentiment")
+@_datasets_option
+@click.option("--embedder", help="Embedder spec (default: the configured one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@click.pass_context
+def eval_sentiment(ctx: click.Context, datasets: Path, embedder: str | None, as_json: bool) -> None:
+    """Binary sentiment accuracy on the VADER Amazon snippets and the Chinese review sentences."""
+    from . import evaluation
+
+    settings = _settings(ctx, embedder=embedder)
+    try:
+        result = evaluation.sentiment(settings, datasets)
+    except evaluation.DatasetMissing as exc:
+        raise ShopqaError(str(exc), 2) from exc
+    click.echo(json.dumps(result, indent=2) if as_json else evaluation.format_sentiment(result))
+
+
+@cli.group()
+def chats() -> None:
+    """Stored conversations."""
+
+
+@chats.command("export")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="JSONL file to write, e.g. my-shop/chats/shopqa-export.jsonl.")
+@click.option("--resolved-only", is_flag=True, help="Only conversations whose handoff a person resolved.")
+@click.pass_context
+def chats_export(ctx: click.Context, out: Path, resolved_only: bool) -> None:
+    """Write stored conversations in the chats JSONL format ingest reads.
+
+    Customer and staff turns are exported (the assistant's own replies are not); a handoff
+    closed after a staff reply is marked resolved, so the next ingest learns its answer.
+    """
+    from .chat_export import export
+    from .conversations import ConversationStore
+    from .tickets import TicketStore
+
+    settings = _settings(ctx)
+    data = Path(settings.data_dir)
+    if not (data / "conversations.sqlite").is_file():
+        raise ShopqaError(f"no conversations in {data} (set SHOPQA_DATA_DIR or data_dir in the config)", 2)
+    count = export(ConversationStore(data / "conversations.sqlite"), TicketStore(data / "tickets.sqlite"), out,
+                   resolved_only)
+    click.echo(f"wrote {count} conversations to {out}")
 
 
 @cli.command()

@@ -17,7 +17,13 @@ CREATE TABLE IF NOT EXISTS messages (
     path TEXT, lang TEXT, standalone TEXT, sources TEXT, timings TEXT, meta TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id, id);
+CREATE TABLE IF NOT EXISTS session_state (session_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
 """
+# Columns added after the first release; added to older databases on open.
+ROUTING_COLUMNS = {"route": "TEXT", "intent": "TEXT", "sentiment": "TEXT", "score": "REAL", "latency_ms": "REAL"}
+
+
+ROLES = ("customer", "assistant", "agent")  # agent: a person from the shop's staff
 
 
 class ConversationStore:
@@ -29,6 +35,10 @@ class ConversationStore:
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(SCHEMA)
+            have = {r[1] for r in conn.execute("PRAGMA table_info(messages)")}
+            for name, kind in ROUTING_COLUMNS.items():
+                if name not in have:
+                    conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -47,18 +57,50 @@ class ConversationStore:
         return session_id
 
     def add(self, session_id: str, role: str, text: str, **fields: Any) -> None:
-        """Append a message; ``fields`` may hold path, lang, standalone, sources, timings, meta."""
+        """Append a message; ``fields`` may hold path, lang, standalone, sources, timings, meta,
+        route, intent, sentiment, score and latency_ms."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         with self._conn() as conn:
             conn.execute(
-                "INSERT INTO messages (session_id, role, text, created, path, lang, standalone, sources, timings, meta) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO messages (session_id, role, text, created, path, lang, standalone, sources, timings, meta, "
+                "route, intent, sentiment, score, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (session_id, role, text, time.time(), fields.get("path"), fields.get("lang"), fields.get("standalone"),
                  json.dumps(fields.get("sources") or [], ensure_ascii=False),
-                 json.dumps(fields.get("timings") or {}), json.dumps(fields.get("meta") or {}, ensure_ascii=False)))
+                 json.dumps(fields.get("timings") or {}), json.dumps(fields.get("meta") or {}, ensure_ascii=False),
+                 fields.get("route"), fields.get("intent"), fields.get("sentiment"), fields.get("score"),
+                 fields.get("latency_ms")))
 
     def history(self, session_id: str, limit: int = 12) -> list[dict[str, Any]]:
         """The last ``limit`` messages, oldest first."""
         rows = self._conn().execute(
-            "SELECT role, text, path, lang, standalone, meta FROM messages WHERE session_id = ? "
+            "SELECT role, text, path, lang, standalone, meta, route, intent, sentiment FROM messages WHERE session_id = ? "
             "ORDER BY id DESC LIMIT ?", (session_id, limit)).fetchall()
         return [{**dict(r), "meta": json.loads(r["meta"] or "{}")} for r in reversed(rows)]
+
+    def state(self, session_id: str) -> dict[str, Any]:
+        """The session's dialogue state (order flow slots, verified orders)."""
+        row = self._conn().execute("SELECT state FROM session_state WHERE session_id = ?", (session_id,)).fetchone()
+        return json.loads(row["state"]) if row else {}
+
+    def save_state(self, session_id: str, state: dict[str, Any]) -> None:
+        """Replace the session's dialogue state."""
+        with self._conn() as conn:
+            conn.execute("INSERT INTO session_state (session_id, state, updated) VALUES (?, ?, ?) "
+                         "ON CONFLICT(session_id) DO UPDATE SET state = excluded.state, updated = excluded.updated",
+                         (session_id, json.dumps(state, ensure_ascii=False), time.time()))
+
+    def sessions(self) -> list[str]:
+        """All session ids, oldest first."""
+        return [r[0] for r in self._conn().execute("SELECT id FROM sessions ORDER BY created, id")]
+
+    def messages(self, session_id: str) -> list[dict[str, Any]]:
+        """Every message of a session, oldest first, with its routing columns."""
+        rows = self._conn().execute("SELECT * FROM messages WHERE session_id = ? ORDER BY id", (session_id,)).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            for key in ("sources", "timings", "meta"):
+                d[key] = json.loads(d[key] or "null")
+            out.append(d)
+        return out

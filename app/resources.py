@@ -14,8 +14,13 @@ from ingest.index import ShopIndex
 from ingest.tokenize import tokenize
 
 from .answer import Answerer
-from .calibration import thresholds_for
+from .assistant import Assistant
+from .calibration import routing_for, thresholds_for
 from .conversations import ConversationStore
+from .intents import IntentClassifier, bundled_examples, shop_examples
+from .orders import SQLiteOrderStore
+from .sentiment import SentimentClassifier
+from .tickets import TicketStore
 from .llm import LLM, LlamaCppLLM, LLMError
 from .products import ProductMatcher, load_glossary
 from .rerank import CrossEncoderReranker
@@ -37,6 +42,9 @@ class Resources:
         self._index: ShopIndex | None = None
         self._matcher: tuple[str, ProductMatcher] | None = None
         self._conversations: ConversationStore | None = None
+        self._tickets: TicketStore | None = None
+        self._orders: tuple[str, SQLiteOrderStore] | None = None
+        self._classifiers: tuple[str, IntentClassifier, SentimentClassifier] | None = None
         self.reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
         self._lock = threading.Lock()
         self.error: str | None = None
@@ -51,6 +59,8 @@ class Resources:
             self._index = ShopIndex(Path(self.settings.index_dir), self.embedder)
             self.answerer().matcher.find("预热 warm-up")  # loads jieba's dictionaries now, not on a request
             tokenize("预热")
+            self.classifiers()  # fits intent and sentiment models (embeddings cached in data_dir/cache)
+            self.orders()
             if self.reranker is not None:
                 self.reranker.warm_up()
             if llm and self.llm is not None:
@@ -64,6 +74,45 @@ class Resources:
         if self._conversations is None:
             self._conversations = ConversationStore(Path(self.settings.data_dir) / "conversations.sqlite")
         return self._conversations
+
+    def tickets(self) -> TicketStore:
+        """Handoff tickets in data_dir (created on first use)."""
+        if self._tickets is None:
+            self._tickets = TicketStore(Path(self.settings.data_dir) / "tickets.sqlite",
+                                        self.settings.handoff_webhook_url, self.settings.handoff_webhook_timeout)
+        return self._tickets
+
+    def orders(self) -> SQLiteOrderStore:
+        """The mutable order store in data_dir, synced with the live index's orders once per generation."""
+        index = self.index()
+        with self._lock:
+            if self._orders is None:
+                store = SQLiteOrderStore(Path(self.settings.data_dir) / "orders.sqlite",
+                                         self.settings.max_verification_failures)
+                self._orders = ("", store)
+            if self._orders[0] != index.generation:
+                self._orders[1].sync_from_index(index.db())
+                self._orders = (index.generation, self._orders[1])
+        return self._orders[1]
+
+    def classifiers(self) -> tuple[IntentClassifier, SentimentClassifier]:
+        """Intent and sentiment models fitted on the bundled and the shop's examples (per generation)."""
+        index = self.index()
+        if self._classifiers is None or self._classifiers[0] != index.generation:
+            shop = Path(index.manifest.get("shop_dir", ""))
+            examples = bundled_examples() + (shop_examples(shop) if shop.is_dir() else [])
+            limits = routing_for(index.manifest["embedder"]["id"], self.settings)
+            cache = Path(self.settings.data_dir) / "cache"
+            intents = IntentClassifier(self.embedder, examples, limits["oos"], cache_dir=cache).fit()
+            mood = SentimentClassifier(self.embedder, strong_threshold=limits["strong_negative"], cache_dir=cache).fit()
+            self._classifiers = (index.generation, intents, mood)
+        return self._classifiers[1], self._classifiers[2]
+
+    def assistant(self) -> Assistant:
+        """The routing pipeline over the live index."""
+        intents, mood = self.classifiers()
+        return Assistant(self.embedder, self.answerer(), intents, mood, self.orders(), self.tickets(),
+                         self.conversations(), self.prompts)
 
     def answerer(self) -> Answerer:
         """An answer pipeline over the live index (the product matcher is cached per generation)."""

@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     context_tokens: int = Field(1500, ge=100, le=8000, description="Token budget of retrieved context in prompts.")
     max_answer_tokens: int = Field(200, ge=16, le=2048, description="Longest generated answer.")
 
+    # -- routing and handoff
+    oos_threshold: float | None = Field(
+        None, ge=-1, le=1, description="Similarity to the nearest intent example below which a message is out of "
+        "scope; empty means the calibrated value.")
+    strong_negative: float | None = Field(
+        None, ge=-1, le=0, description="Sentiment score (-1..1) at or below which the customer goes to a person; "
+        "empty means the calibrated value.")
+    max_verification_failures: int = Field(5, ge=1, le=20, description="Failed order verifications per session "
+                                           "before it is locked and handed to a person.")
+    handoff_webhook_url: str = Field("", description="If set, every handoff ticket is POSTed here as JSON.")
+    handoff_webhook_timeout: float = Field(3.0, gt=0, le=30, description="Seconds to wait for the webhook.")
+
     # -- ingest limits
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped and reported.")
     chunk_tokens: int = Field(220, ge=32, le=2000, description="Target size of a document chunk, in tokens.")

@@ -1,0 +1,211 @@
+"""Route each customer message before anything is retrieved, then answer or hand off.
+
+Per message: intent and sentiment (one embedding serves both); then, in this order:
+1. a session already handed to a person stays with the person;
+2. an order flow waiting for an answer (order number, email, yes/no, new address) gets it;
+3. handoff when the customer asks for a person, sentiment is strongly negative, or a
+   complaint comes with negative sentiment;
+4. the intent's route: order tools, recommendations, chit-chat, out of scope, feedback, or
+   the knowledge answer pipeline (graph / curated / generated / extractive / abstained);
+5. handoff after two abstentions in a row, or when an order action needs staff.
+Negative sentiment switches the generation prompt and opens the reply with an apology.
+Every turn is stored with its route, intent, sentiment, answer path, sources and latency.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ingest.chunking import detect_lang
+from ingest.embedders import Embedder
+
+from .answer import Answerer
+from .conversations import ConversationStore
+from .intents import IntentClassifier, IntentResult
+from .order_flow import ORDER_TASKS, OrderFlow, extract_order_id, is_bare_slot
+from .orders import SQLiteOrderStore
+from .prompts import Prompts
+from .recommend import Recommender
+from .sentiment import Sentiment, SentimentClassifier
+from .tickets import TicketStore
+
+THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|cheers)\b|谢谢|多谢|感谢", re.IGNORECASE)
+ABSTAINED = "abstained"
+
+
+@dataclass
+class Reply:
+    """The answer to one customer message and how it was reached."""
+
+    session_id: str
+    answer: str
+    path: str
+    route: str
+    lang: str
+    intent: dict[str, Any]
+    sentiment: dict[str, Any]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    handoff: dict[str, Any] | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of `shopqa ask --json` and the chat API."""
+        return {"session_id": self.session_id, "answer": self.answer, "path": self.path, "route": self.route,
+                "intent": self.intent, "sentiment": self.sentiment, "sources": self.sources,
+                "handoff": self.handoff, "lang": self.lang, "timings_ms": self.timings_ms, **self.details}
+
+
+class Assistant:
+    """The conversation-level pipeline; cheap to build per request from warm components."""
+
+    def __init__(self, embedder: Embedder, answerer: Answerer, intents: IntentClassifier,
+                 sentiment: SentimentClassifier, orders: SQLiteOrderStore, tickets: TicketStore,
+                 conversations: ConversationStore, prompts: Prompts):
+        self.embedder = embedder
+        self.answerer = answerer
+        self.intents = intents
+        self.sentiment = sentiment
+        self.orders = orders
+        self.flow = OrderFlow(orders, prompts)
+        self.tickets = tickets
+        self.conversations = conversations
+        self.prompts = prompts
+        self.recommender = Recommender(answerer.index.graph)
+
+    def handle(self, message: str, session_id: str | None = None,
+               on_token: Callable[[str], None] | None = None) -> Reply:
+        """Answer one customer message in its session (created when ``session_id`` is None or new)."""
+        start = time.perf_counter()
+        session_id = self.conversations.ensure_session(session_id)
+        history = self.conversations.history(session_id)
+        state = self.conversations.state(session_id)
+        lang = detect_lang(message)
+        vector = self.embedder.embed_queries([message])
+        intent = self.intents.predict(message, vector)
+        mood = self.sentiment.predict(message, vector)
+        if is_bare_slot(message):
+            mood = Sentiment("neutral", 0.0, False)
+        routed_ms = round((time.perf_counter() - start) * 1000, 2)
+
+        reply = self._route(message, session_id, history, state, lang, intent, mood, on_token)
+        reply.timings_ms = {"routing": routed_ms, **reply.timings_ms}
+        if reply.handoff is not None:
+            self._hand_off(reply, session_id, history, message, intent, mood, lang)
+        reply.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
+        self.conversations.save_state(session_id, state)
+        self._record(session_id, message, reply, intent, mood)
+        return reply
+
+    # -- routing ---------------------------------------------------------------------------
+    def _route(self, message: str, session_id: str, history: list[dict], state: dict, lang: str,
+               intent: IntentResult, mood: Sentiment, on_token) -> Reply:
+        msg = self.prompts.message
+        base = dict(session_id=session_id, lang=lang, intent=intent.as_dict(), sentiment=mood.as_dict())
+
+        ticket = self.tickets.open_for(session_id)
+        if ticket:  # a person owns the conversation now; the bot stays out of it
+            return Reply(answer=msg("handoff_existing", lang, ticket=ticket["ref"]), path="handoff", route="handoff",
+                         handoff={"reason": ticket["reason"], "ticket": ticket["ref"], "existing": True}, **base)
+
+        if intent.intent == "human_agent":
+            return self._handoff_reply("customer_asked", base)
+        if mood.strongly_negative:
+            return self._handoff_reply("strong_negative_sentiment", base)
+        if intent.coarse == "complaint" and mood.label == "negative":
+            return self._handoff_reply("complaint_negative", base)
+
+        flow_state = state.get("order") or {}
+        awaiting = flow_state.get("awaiting")
+        takes_slot = awaiting in ("order_id", "email") and (
+            extract_order_id(message) or "@" in message or intent.intent in ORDER_TASKS)
+        if awaiting in ("confirm_cancel", "confirm_address", "new_address") or takes_slot \
+                or intent.intent in ORDER_TASKS:
+            step = self.flow.handle(session_id, message, intent.intent, state, lang)
+            reply = Reply(answer=step.text, path="order_tool", route="order", **base,
+                          details={"order_step": step.step, "order_action": step.action,
+                                   "order_id": step.order_id if step.order_id in flow_state.get("verified", [])
+                                   or step.step not in ("verify_failed", "locked") else None})
+            if step.handoff_reason:
+                reply.handoff = {"reason": step.handoff_reason}
+            return self._tone(reply, mood, lang)
+        if awaiting:  # the customer moved on to something else: drop the pending question
+            flow_state["awaiting"] = None
+
+        route = intent.route
+        if route == "recommend":
+            reply = self._recommend(message, state, lang, base)
+        elif route == "chitchat":
+            key = "thanks" if THANKS.search(message) else "greeting"
+            reply = Reply(answer=msg(key, lang), path="chitchat", route="chitchat", **base)
+        elif route == "out_of_scope":
+            reply = Reply(answer=msg("out_of_scope", lang), path="out_of_scope", route="out_of_scope", **base)
+        elif route == "feedback":
+            reply = Reply(answer=msg("feedback_thanks", lang), path="feedback", route="feedback", **base)
+        else:
+            reply = self._knowledge(message, history, lang, base, mood, on_token)
+        return self._tone(reply, mood, lang)
+
+    def _knowledge(self, message: str, history: list[dict], lang: str, base: dict, mood: Sentiment,
+                   on_token) -> Reply:
+        result = self.answerer.answer(message, history, on_token=on_token, upset=mood.label == "negative")
+        reply = Reply(answer=result.answer, path=result.path, route="knowledge", sources=result.sources,
+                      timings_ms=dict(result.timings_ms), **base,
+                      details={"standalone_query": result.standalone, "confidence": round(result.confidence, 4),
+                               "products": result.products, "grounding_failures": result.grounding})
+        if result.path == ABSTAINED and history and history[-1].get("role") == "assistant" \
+                and history[-1].get("path") == ABSTAINED:
+            reply.handoff = {"reason": "abstained_twice"}
+        return reply
+
+    def _recommend(self, message: str, state: dict, lang: str, base: dict) -> Reply:
+        msg = self.prompts.message
+        mentions = self.answerer.matcher.find(message)
+        hits = self.answerer.retriever.search(message, k=8, lang=lang)
+        found = [h.unit.record_key.split(":", 1)[1] for h in hits if h.unit.type == "product"]
+        # "a case for my X300": the category is that of the best product hit that is not named.
+        named = {m.sku for m in mentions}
+        wanted = next((self.recommender.graph.nodes[f"product:{s}"]["category"] for s in found if s not in named
+                       and f"product:{s}" in self.recommender.graph), None) if named else None
+        picks = self.recommender.recommend(named, email=state.get("customer_email"), search=found,
+                                           category=wanted, k=4)
+        if not picks:
+            return Reply(answer=msg("recommend_none", lang), path="recommend", route="recommend", **base)
+        items = [msg("recommend_item", lang, name=p.name, sku=p.sku, price=f"{p.price:.2f}", currency=p.currency,
+                     stock=msg("in_stock" if p.in_stock else "out_of_stock", lang)) for p in picks]
+        sep = "；" if lang == "zh" else "; "
+        return Reply(answer=f"{msg('recommend_intro', lang)} {sep.join(items)}.", path="recommend",
+                     route="recommend", **base, details={"recommendations": [p.as_dict() for p in picks]})
+
+    # -- handoff and tone ------------------------------------------------------------------
+    def _handoff_reply(self, reason: str, base: dict) -> Reply:
+        return Reply(answer="", path="handoff", route="handoff", handoff={"reason": reason}, **base)
+
+    def _tone(self, reply: Reply, mood: Sentiment, lang: str) -> Reply:
+        if mood.label == "negative" and reply.answer and reply.route != "handoff":
+            reply.answer = f"{self.prompts.message('apology', lang)} {reply.answer}"
+        return reply
+
+    def _hand_off(self, reply: Reply, session_id: str, history: list[dict], message: str, intent: IntentResult,
+                  mood: Sentiment, lang: str) -> None:
+        if reply.handoff.get("existing"):
+            return
+        conversation = [{"role": h["role"], "text": h["text"]} for h in history] + [{"role": "customer", "text": message}]
+        if reply.answer:
+            conversation.append({"role": "assistant", "text": reply.answer})
+        ticket = self.tickets.create(session_id, conversation, reply.handoff["reason"], intent.intent,
+                                     mood.as_dict(), lang)
+        notice = self.prompts.message("handoff", lang, ticket=ticket["ref"])
+        reply.answer = f"{reply.answer} {notice}".strip()
+        reply.handoff.update({"ticket": ticket["ref"], "summary": ticket["summary"], "webhook": ticket.get("webhook")})
+
+    def _record(self, session_id: str, message: str, reply: Reply, intent: IntentResult, mood: Sentiment) -> None:
+        common = dict(route=reply.route, intent=intent.intent, sentiment=mood.label, score=mood.score, lang=reply.lang)
+        self.conversations.add(session_id, "customer", message, standalone=reply.details.get("standalone_query"),
+                               meta={"products": reply.details.get("products", [])}, **common)
+        self.conversations.add(session_id, "assistant", reply.answer, path=reply.path, sources=reply.sources,
+                               timings=reply.timings_ms, latency_ms=reply.timings_ms.get("total"),
+                               meta={"handoff": reply.handoff, "order_step": reply.details.get("order_step")},
+                               **common)
