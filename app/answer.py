@@ -146,7 +146,9 @@ class Answerer:
         passages = [h.unit.text for h in context_hits]
         failures: list[str] = []
         if self.llm is not None:
-            generated = self._generate(question, query, history, passages, lang, on_token, upset)
+            # Only sentences that already pass the grounding check are streamed.
+            gate = grounding.SentenceGate(passages, on_token) if on_token else None
+            generated = self._generate(question, query, history, passages, lang, gate.feed if gate else None, upset)
             timer.mark("generation")
             check = grounding.check(generated, passages)
             timer.mark("grounding")

@@ -76,11 +76,15 @@ class Assistant:
         self.recommender = Recommender(answerer.index.graph)
 
     def handle(self, message: str, session_id: str | None = None,
-               on_token: Callable[[str], None] | None = None) -> Reply:
-        """Answer one customer message in its session (created when ``session_id`` is None or new)."""
+               on_token: Callable[[str], None] | None = None, history: list[dict] | None = None) -> Reply:
+        """Answer one customer message in its session (created when ``session_id`` is None or new).
+
+        ``history`` (oldest first, ``role``/``text``) replaces the stored conversation, for
+        clients that keep it themselves (the OpenAI-compatible endpoint).
+        """
         start = time.perf_counter()
         session_id = self.conversations.ensure_session(session_id)
-        history = self.conversations.history(session_id)
+        history = history if history is not None else self.conversations.history(session_id)
         state = self.conversations.state(session_id)
         lang = detect_lang(message)
         vector = self.embedder.embed_queries([message])

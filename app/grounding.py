@@ -142,3 +142,41 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
         used += len(sentence)
     chosen.sort(key=lambda c: (c[0], c[1]))  # read in document order
     return [(p, s) for p, _, s in chosen]
+
+
+_BOUNDARY = re.compile(r"(?:[.!?](?=\s)|[。！？])(?:\s*\[\d{1,2}\])*")
+
+
+class SentenceGate:
+    """Stream a generated answer sentence by sentence, and only while it passes the check.
+
+    Tokens are buffered until a sentence ends; the answer so far is then checked against the
+    passages and, if grounded, its new part is emitted. The first sentence that fails closes
+    the gate: nothing unsupported ever reaches the customer, and the final answer (generated
+    or the extractive fallback) replaces what was streamed.
+    """
+
+    def __init__(self, passages: list[str], emit):
+        self.passages = passages
+        self.emit = emit
+        self.buffer = ""
+        self.sent = ""
+        self.checked = 0
+        self.open = True
+
+    def feed(self, piece: str) -> None:
+        """Take the next piece of generated text."""
+        self.buffer += piece
+        if not self.open:
+            return
+        ends = [m.end() for m in _BOUNDARY.finditer(self.buffer, self.checked) if m.end() > self.checked]
+        for end in ends:  # one sentence at a time, so a bad later sentence cannot hold back a good one
+            self.checked = end
+            result = check(self.buffer[:end], self.passages)
+            if not result.ok or not result.answer.startswith(self.sent):
+                self.open = False
+                return
+            delta = result.answer[len(self.sent):]
+            self.sent = result.answer
+            if delta:
+                self.emit(delta)

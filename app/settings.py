@@ -82,6 +82,20 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=16, description="gunicorn worker processes.")
     threads: int = Field(8, ge=1, le=64, description="Threads per gunicorn worker.")
 
+    # -- web limits and staff access
+    max_message_chars: int = Field(2000, ge=10, le=100_000, description="Longest customer message (413 above).")
+    max_body_kb: int = Field(64, ge=1, le=10_240, description="Largest request body in KiB (413 above).")
+    rate_limit_per_minute: int = Field(30, ge=1, le=100_000, description="Chat requests per client per minute "
+                                       "(429 with Retry-After above).")
+    llm_queue_depth: int = Field(4, ge=1, le=256, description="Requests that may wait for or use the LLM at once; "
+                                 "more get 503 with Retry-After instead of hanging.")
+    request_timeout: float = Field(60.0, gt=0, le=600, description="Seconds a request may wait for the LLM.")
+    staff_users: dict[str, str] = Field(default_factory=dict, description="Staff logins: username -> password "
+                                        "hash (make one with `shopqa staff hash-password`).")
+    staff_tokens: list[str] = Field(default_factory=list, description="SHA-256 hex digests of bearer tokens for the "
+                                    "staff API (make one with `shopqa staff new-token`).")
+    secret_key: str = Field("", description="Signs session cookies; empty means one generated and kept in data_dir.")
+
     config_file: Path | None = Field(None, description="The TOML file these settings were read from, if any.")
 
     @field_validator("embedder")
@@ -136,7 +150,12 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, Any]:
         """Settings as plain JSON-able values, for `shopqa config`."""
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.model_dump().items()}
+        out = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.model_dump().items()}
+        # Secrets are never printed: only whether they are set.
+        out["secret_key"] = "(set)" if self.secret_key else ""
+        out["staff_users"] = {name: "(hash)" for name in self.staff_users}
+        out["staff_tokens"] = [f"(sha256 {t[:6]}…)" for t in self.staff_tokens]
+        return out
 
 
 class ConfigError(Exception):

@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS tickets (
     lang TEXT, summary TEXT NOT NULL, conversation TEXT NOT NULL, webhook TEXT, closed REAL
 );
 CREATE INDEX IF NOT EXISTS tickets_session ON tickets(session_id, status);
+CREATE TABLE IF NOT EXISTS faq_candidates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, ticket_id INTEGER, question TEXT NOT NULL,
+    answer TEXT NOT NULL, lang TEXT, author TEXT
+);
 """
 
 
@@ -114,6 +118,29 @@ class TicketStore:
         """Mark a ticket closed."""
         with self._conn() as conn:
             conn.execute("UPDATE tickets SET status = 'closed', closed = ? WHERE id = ?", (time.time(), ticket_id))
+
+    def add_faq_candidate(self, ticket_id: int | None, question: str, answer: str, lang: str,
+                          author: str) -> dict[str, Any]:
+        """Keep a staff answer as a FAQ candidate and append it to ``faq-candidates.jsonl``.
+
+        The JSONL file (beside the database) is in the ``faqs/`` format: a shop reviews it and
+        moves the good ones into its faqs/ folder, and the next ingest serves them as curated.
+        """
+        question, answer = " ".join(question.split()), answer.strip()
+        if not question or not answer:
+            raise ValueError("a FAQ candidate needs a question and an answer")
+        with self._conn() as conn:
+            cur = conn.execute("INSERT INTO faq_candidates (created, ticket_id, question, answer, lang, author) "
+                               "VALUES (?, ?, ?, ?, ?, ?)", (time.time(), ticket_id, question, answer, lang, author))
+        row = {"question": question, "answer": answer, "lang": lang, "tags": ["from-handoff"],
+               "category": "candidates"}
+        with open(self.path.with_name("faq-candidates.jsonl"), "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return {"id": cur.lastrowid, **row}
+
+    def faq_candidates(self) -> list[dict[str, Any]]:
+        """All FAQ candidates, newest first."""
+        return [dict(r) for r in self._conn().execute("SELECT * FROM faq_candidates ORDER BY id DESC")]
 
     def _post(self, ticket: dict[str, Any]) -> str:
         body = json.dumps({"event": "handoff", "ticket": ticket}, ensure_ascii=False).encode("utf-8")

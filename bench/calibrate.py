@@ -185,7 +185,7 @@ def main() -> None:
             entry["abstain"] = table.get(embedder.id, table["default"])["abstain"]
         entry["calibrated"] = time.strftime("%Y-%m-%d")
         print(json.dumps({embedder.id: entry}, indent=1), f"\n({time.perf_counter() - t0:.0f} s)", flush=True)
-        table[embedder.id] = entry
+        table[embedder.id] = {**table.get(embedder.id, {}), **entry}  # keep other keys (routing)
     if not args.dry_run:
         CALIBRATION.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION.relative_to(REPO)}")

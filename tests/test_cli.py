@@ -75,7 +75,10 @@ def test_ask_json_and_session(tiny_index, tmp_path, monkeypatch):
     result = runner.invoke(cli, base + ["Do you accept PayPal?"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert {"answer", "path", "sources", "lang", "timings_ms"} <= set(data)
+    assert {"answer", "path", "sources", "lang", "timings_ms", "route", "intent", "sentiment", "handoff",
+            "session_id"} <= set(data)
+    assert data["route"] == "knowledge" and data["handoff"] is None and data["sentiment"]["label"] in (
+        "negative", "neutral", "positive")
     assert data["path"] == "curated" and {"id", "title", "source", "snippet", "score"} <= set(data["sources"][0])
     runner.invoke(cli, base + ["--session", "s1", "How long do refunds take?"])
     follow = json.loads(runner.invoke(cli, base + ["--session", "s1", "and for PayPal?"]).output)
@@ -83,3 +86,20 @@ def test_ask_json_and_session(tiny_index, tmp_path, monkeypatch):
     text = runner.invoke(cli, ["ask", "--index-dir", str(tiny_index), "--no-llm", "Does the X200 case fit the X300?"])
     assert text.exit_code == 0 and "path: graph" in text.output and text.output.startswith("No.")
     assert runner.invoke(cli, ["ask", "--index-dir", str(tiny_index), "  "]).exit_code == 2
+
+
+def test_chats_export_and_eval_errors(tiny_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPQA_EMBEDDER", "hash:128")
+    monkeypatch.setenv("SHOPQA_DATA_DIR", str(tmp_path / "var"))
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["chats", "export", "-o", str(tmp_path / "out.jsonl")])
+    assert missing.exit_code == 2 and "no conversations" in missing.output
+    asked = runner.invoke(cli, ["ask", "--index-dir", str(tiny_index), "--no-llm", "--json", "--session", "s9",
+                                "I want to talk to a human agent please"])
+    assert json.loads(asked.output)["handoff"]["ticket"] == "T-000001"
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(cli, ["chats", "export", "-o", str(out)])
+    assert result.exit_code == 0 and "wrote 1 conversations" in result.output
+    assert json.loads(out.read_text())["id"] == "shopqa-s9"
+    nodata = runner.invoke(cli, ["eval", "intents", "--datasets", str(tmp_path / "none")])
+    assert nodata.exit_code == 2 and "bitext_customer_service_8k.csv not found" in nodata.output

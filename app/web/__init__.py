@@ -1,29 +1,68 @@
 """Flask app factory: blueprints per area, resources warmed up once and shared across threads."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+import logging
+import secrets
+import time
+from pathlib import Path
+
+from flask import Flask, g, request
 
 from ..resources import Resources
 from ..settings import Settings
+from . import errors
+from .runtime import Metrics, QueuedLLM, RateLimiter
+
+
+def _secret_key(settings: Settings) -> str:
+    """The configured key, or one generated once and kept in data_dir (so logins survive restarts)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Flask:
     """Build the app; pass ``resources`` to share already-loaded models (tests)."""
     settings = settings or Settings.load()
     app = Flask(__name__)
-    app.config["SHOPQA_SETTINGS"] = settings
+    app.config.update(SHOPQA_SETTINGS=settings, SECRET_KEY=_secret_key(settings),
+                      MAX_CONTENT_LENGTH=settings.max_body_kb * 1024,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     res = resources or Resources(settings)
+    if res.llm is not None and not isinstance(res.llm, QueuedLLM):
+        res.llm = QueuedLLM(res.llm, settings.llm_queue_depth, settings.request_timeout)
     if resources is None:
         res.warm_up()
     app.extensions["shopqa"] = res
+    metrics = Metrics()
+    app.extensions["shopqa_runtime"] = {"limiter": RateLimiter(settings.rate_limit_per_minute), "metrics": metrics}
+    logging.getLogger("shopqa").setLevel(logging.INFO)
 
-    from . import health, search
+    from . import auth, chat, health, openai_compat, ops, pages, search, staff
 
-    app.register_blueprint(health.bp)
-    app.register_blueprint(search.bp)
+    for module in (health, search, chat, openai_compat, staff, auth, pages, ops):
+        app.register_blueprint(module.bp)
+    errors.register(app)
 
-    @app.errorhandler(404)
-    def _not_found(_exc):
-        return jsonify(error="not_found", message="no such endpoint"), 404
+    @app.before_request
+    def _start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _count(response):
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.inc("shopqa_requests_total", "HTTP requests", endpoint=endpoint, method=request.method,
+                    status=str(response.status_code))
+        metrics.observe("shopqa_request_seconds", "HTTP request latency", time.perf_counter() - g.get("started", 0),
+                        endpoint=endpoint)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     return app

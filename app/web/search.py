@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from ..retrieval import HybridRetriever
+from .highlight import mark
 
 bp = Blueprint("search", __name__)
 TYPES = {"doc", "faq", "product", "chat"}
@@ -11,7 +12,8 @@ TYPES = {"doc", "faq", "product", "chat"}
 
 @bp.get("/api/search")
 def api_search():
-    """``GET /api/search?q=&k=&type=``: fused hits with title, source, snippet, score and type."""
+    """``GET /api/search?q=&k=&type=&lang=``: fused hits with title, source, snippet (and
+    ``snippet_html`` with the matched terms in <mark>), score, type and language."""
     query = (request.args.get("q") or "").strip()
     if not query:
         return jsonify(error="empty_query", message="pass a query as ?q=..."), 400
@@ -22,11 +24,21 @@ def api_search():
     except ValueError:
         return jsonify(error="bad_k", message="k must be an integer"), 400
     k = max(1, min(k, 50))
+    lang = request.args.get("lang") or None
+    if lang not in (None, "en", "zh"):
+        return jsonify(error="bad_lang", message="lang is en or zh"), 400
     types = {t for t in request.args.get("type", "").split(",") if t}
     if types - TYPES:
         return jsonify(error="bad_type", message=f"type must be among {sorted(TYPES)}"), 400
     res = current_app.extensions["shopqa"]
     if not res.ready:
         return jsonify(error="not_ready", message=res.error), 503
-    hits = HybridRetriever(res.index()).search(query, k=k, types=types or None)
-    return jsonify(query=query, hits=[h.as_dict() for h in hits])
+    hits = HybridRetriever(res.index()).search(query, k=k * 3 if lang else k, types=types or None)
+    if lang:
+        hits = [h for h in hits if h.unit.lang == lang][:k]
+    out = []
+    for h in hits:
+        d = h.as_dict()
+        d["snippet_html"] = mark(d["snippet"], query)
+        out.append(d)
+    return jsonify(query=query, hits=out)

@@ -1,0 +1,37 @@
+"""Operations endpoints: Prometheus metrics, index reload and the OpenAPI document."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from .auth import staff_required
+
+bp = Blueprint("ops", __name__)
+OPENAPI = Path(__file__).with_name("openapi.json")
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus text format: requests, latency per answer path, handoffs, abstentions, queue depth."""
+    runtime = current_app.extensions["shopqa_runtime"]
+    llm = current_app.extensions["shopqa"].llm
+    gauges = {"shopqa_llm_queue_depth": ("Requests holding an LLM queue slot", float(getattr(llm, "in_use", 0))),
+              "shopqa_llm_queue_capacity": ("LLM queue slots", float(getattr(llm, "depth", 0)))}
+    return Response(runtime["metrics"].render(gauges), mimetype="text/plain; version=0.0.4")
+
+
+@bp.post("/admin/reload")
+@staff_required(api=True)
+def reload():
+    """Load the newest index generation now (it also happens on its own when the manifest changes)."""
+    res = current_app.extensions["shopqa"]
+    changed = res.reload_if_changed()
+    return jsonify(reloaded=changed, generation=res.index().generation)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of the HTTP API."""
+    return jsonify(json.loads(OPENAPI.read_text(encoding="utf-8")))

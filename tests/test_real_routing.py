@@ -1,0 +1,92 @@
+"""Routing end to end with the real packaged e5-small: intents, sentiment, handoff, order flow in Chinese."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from app.resources import Resources
+from app.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802
+        _Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def hook():
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/", _Hook.received
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def res(e5_index, e5_embedder, tmp_path_factory, hook):
+    r = Resources(Settings(index_dir=e5_index, data_dir=tmp_path_factory.mktemp("var"), llm_enabled=False,
+                           handoff_webhook_url=hook[0]), embedder=e5_embedder)
+    r.warm_up(llm=False)
+    assert r.error is None
+    return r
+
+
+@pytest.mark.parametrize("message,intent", [
+    ("Where is my parcel? I ordered last week", "order_status"),
+    ("我想取消订单", "cancel_order"),
+    ("Do you accept PayPal?", "payment_invoice"),
+    ("怎么退货？", "return_refund"),
+    ("Can I talk to a real person?", "human_agent"),
+    ("What's the weather like in Paris tomorrow?", "out_of_scope"),
+])
+def test_real_intents(res, message, intent):
+    assert res.assistant().intents.predict(message).intent == intent
+
+
+def test_angry_chinese_message_escalates_with_ticket_and_webhook(res, hook):
+    _, received = hook
+    before = len(received)
+    reply = res.assistant().handle("你们太差劲了！手机壳用了两天就裂了，客服也不回消息，我非常生气！")
+    assert reply.sentiment["label"] == "negative"
+    assert reply.handoff and reply.handoff["reason"] in ("strong_negative_sentiment", "complaint_negative")
+    assert reply.lang == "zh" and "人工客服" in reply.answer and reply.handoff["ticket"] in reply.answer
+    assert len(received) == before + 1
+    ticket = received[-1]["ticket"]
+    assert ticket["lang"] == "zh" and ticket["sentiment"] == "negative" and ticket["session_id"] == reply.session_id
+
+
+def test_chinese_order_verification_then_status(res):
+    assistant = res.assistant()
+    first = assistant.handle("我的订单到哪了？")
+    assert first.route == "order" and "订单号" in first.answer
+    second = assistant.handle("T-1001", first.session_id)
+    assert second.details["order_step"] == "ask_email" and "JD0001" not in second.answer
+    third = assistant.handle("ann@example.com", first.session_id)
+    assert third.details["order_step"] == "status" and "JD0001" in third.answer and "已发货" in third.answer
+
+
+def test_knowledge_and_graph_answers_still_come_through_routing(res):
+    assistant = res.assistant()
+    curated = assistant.handle("Do you accept PayPal?")
+    assert curated.route == "knowledge" and curated.path == "curated"
+    graph = assistant.handle("Does the X200 case fit the X300?")
+    assert graph.path == "graph" and graph.answer.startswith("No.")
+
+
+def test_recommendation_puts_in_stock_first(res):
+    reply = res.assistant().handle("Which accessories would you recommend for the X300 phone?")
+    assert reply.route == "recommend", reply.intent
+    recs = reply.details["recommendations"]
+    assert recs and recs[0]["in_stock"] and "TP-X300" not in [r["sku"] for r in recs]
+    assert f"{recs[0]['price']:.2f}" in reply.answer

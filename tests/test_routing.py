@@ -1,0 +1,277 @@
+"""Routing, order tools, tickets, recommendations and chat export over the tiny shop (hash embedder)."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from app.chat_export import export
+from app.intents import IntentClassifier, bundled_examples, shop_examples
+from app.order_flow import OrderFlow
+from app.orders import OrderError, SQLiteOrderStore
+from app.prompts import Prompts
+from app.recommend import Recommender
+from app.resources import Resources
+from app.settings import Settings
+from app.tickets import TicketStore
+from ingest.index import ShopIndex
+from ingest.sources import chats as chat_source
+from shopdata import do_ingest
+
+
+@pytest.fixture
+def res(tiny_index, hash_embedder, tmp_path):
+    r = Resources(Settings(index_dir=tiny_index, data_dir=tmp_path / "var", llm_enabled=False), embedder=hash_embedder)
+    r.warm_up(llm=False)
+    assert r.error is None
+    return r
+
+
+@pytest.fixture
+def store(tiny_index, hash_embedder, tmp_path):
+    s = SQLiteOrderStore(tmp_path / "orders.sqlite")
+    s.sync_from_index(ShopIndex(tiny_index, hash_embedder).db())
+    return s
+
+
+def talk(assistant, *messages, session=None):
+    replies = []
+    for m in messages:
+        r = assistant.handle(m, session)
+        session = r.session_id
+        replies.append(r)
+    return replies
+
+
+# -- order flow ------------------------------------------------------------------------------
+def test_verification_over_several_turns_then_status(res):
+    first, second, third = talk(res.assistant(), "where is my order?", "It's T-1001", "ann@example.com")
+    assert first.route == "order" and "order number" in first.answer
+    assert second.details["order_step"] == "ask_email" and "TP-X300" not in second.answer
+    assert third.details["order_step"] == "status"
+    assert "shipped" in third.answer and "JD0001" in third.answer and "DHL" in third.answer
+
+
+def test_wrong_email_never_leaks_anything(res, store):
+    flow, prompts = OrderFlow(store, Prompts()), Prompts()
+    state: dict = {}
+    wrong = flow.handle("s1", "status of T-1001 please, my email is bob@example.com", "order_status", state, "en")
+    unknown = flow.handle("s2", "status of T-9999 please, my email is bob@example.com", "order_status", {}, "en")
+    assert wrong.step == unknown.step == "verify_failed"
+    assert wrong.text == unknown.text  # the same words whether or not the order exists
+    for secret in ("shipped", "JD0001", "DHL", "TP-X300", "1 Main St", "ann@"):
+        assert secret not in wrong.text
+    assert state["order"]["verified"] == [] and "customer_email" not in state
+    assert prompts.message("verify_failed", "en", left=4) == wrong.text
+
+
+def test_lockout_after_five_failures(res):
+    assistant = res.assistant()
+    replies = talk(assistant, "where is my order T-1001", *[f"T-1001 wrong{i}@example.com" for i in range(5)],
+                   "T-1001 ann@example.com")
+    steps = [r.details.get("order_step") for r in replies]
+    assert steps[1:5] == ["verify_failed"] * 4 and steps[5] == "locked"
+    assert replies[5].handoff and replies[5].handoff["reason"] == "verification_locked"
+    assert replies[5].handoff["ticket"].startswith("T-")
+    assert "shipped" not in replies[6].answer  # even the right email is refused once locked
+    orders = res.orders()
+    assert orders.locked(replies[0].session_id)
+    assert [a["action"] for a in orders.actions(session_id=replies[0].session_id)].count("lockout") == 1
+
+
+def test_cancel_needs_an_explicit_yes(res):
+    assistant = res.assistant()
+    kept = talk(assistant, "I want to cancel my order T-1002", "bob@example.com", "hmm not sure")
+    assert kept[1].details["order_step"] == "confirm_cancel"
+    assert kept[2].details["order_step"] == "cancel_kept"
+    assert res.orders()._get("T-1002").status == "pending"
+    done = talk(assistant, "I want to cancel my order T-1002", "bob@example.com", "yes")
+    assert done[2].details["order_step"] == "cancelled" and done[2].details["order_action"] == "cancel"
+    assert res.orders()._get("T-1002").status == "cancelled"
+    assert [a["action"] for a in res.orders().actions("T-1002") if a["ok"]][-1] == "cancel"
+
+
+def test_shipped_order_cannot_be_cancelled_or_readdressed(store):
+    flow = OrderFlow(store, Prompts())
+    state: dict = {}
+    r = flow.handle("s", "cancel T-1001 ann@example.com", "cancel_order", state, "en")
+    assert r.step == "cannot_cancel" and store._get("T-1001").status == "shipped"
+    r = flow.handle("s", "change the address of T-1001", "change_order", state, "en")
+    assert r.step == "cannot_change"
+    with pytest.raises(OrderError):
+        store.cancel("s", "T-1001")
+
+
+def test_address_change_before_shipping_with_confirmation(store):
+    flow = OrderFlow(store, Prompts())
+    state: dict = {}
+    assert flow.handle("s", "change the shipping address of T-1002", "change_order", state, "en").step == "ask_email"
+    assert flow.handle("s", "bob@example.com", None, state, "en").step == "ask_new_address"
+    assert flow.handle("s", "9 New Road, 10115 Berlin", None, state, "en").step == "confirm_address"
+    assert flow.handle("s", "yes", None, state, "en").step == "address_changed"
+    assert store._get("T-1002").address == "9 New Road, 10115 Berlin"
+
+
+def test_item_changes_go_to_staff(store):
+    flow = OrderFlow(store, Prompts())
+    r = flow.handle("s", "I need to swap the charger in T-1002 for another one bob@example.com", "change_order", {}, "en")
+    assert r.handoff_reason == "order_change_needs_staff"
+
+
+def test_local_order_changes_survive_reingest_until_the_file_changes(shop_copy, hash_embedder, tmp_path):
+    index_dir = tmp_path / "idx"
+    do_ingest(shop_copy, index_dir, hash_embedder)
+    store = SQLiteOrderStore(tmp_path / "orders.sqlite")
+    store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())
+    store.cancel("s", "T-1002")
+    do_ingest(shop_copy, index_dir, hash_embedder)  # unchanged files: nothing to re-ingest
+    assert store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())["kept"] == 3
+    assert store._get("T-1002").status == "cancelled"
+    orders = shop_copy / "orders" / "orders.csv"
+    orders.write_text(orders.read_text().replace("T-1002,bob@example.com,pending", "T-1002,bob@example.com,shipped"))
+    do_ingest(shop_copy, index_dir, hash_embedder)
+    assert store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())["updated"] == 1
+    assert store._get("T-1002").status == "shipped"  # the shop's system knows better now
+
+
+# -- handoff and tickets ---------------------------------------------------------------------
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
+    server.shutdown()
+
+
+def test_asking_for_a_person_opens_a_ticket_and_calls_the_webhook(tiny_index, hash_embedder, tmp_path, webhook):
+    url, received = webhook
+    res = Resources(Settings(index_dir=tiny_index, data_dir=tmp_path / "var", llm_enabled=False,
+                             handoff_webhook_url=url), embedder=hash_embedder)
+    res.warm_up(llm=False)
+    reply = res.assistant().handle("I want to talk to a human agent please")
+    assert reply.route == "handoff" and reply.handoff["reason"] == "customer_asked"
+    assert reply.handoff["ticket"] in reply.answer and reply.handoff["webhook"] == "sent 204"
+    assert received and received[0]["event"] == "handoff"
+    ticket = received[0]["ticket"]
+    assert ticket["session_id"] == reply.session_id and ticket["intent"] == "human_agent"
+    assert ticket["conversation"][0] == {"role": "customer", "text": "I want to talk to a human agent please"}
+    # The person owns the conversation now: no second ticket, the bot stays out.
+    again = res.assistant().handle("hello?", reply.session_id)
+    assert again.handoff["existing"] and len(res.tickets().list()) == 1
+
+
+def test_webhook_down_does_not_break_the_reply(tiny_index, hash_embedder, tmp_path):
+    res = Resources(Settings(index_dir=tiny_index, data_dir=tmp_path / "var", llm_enabled=False,
+                             handoff_webhook_url="http://127.0.0.1:9/nothing", handoff_webhook_timeout=1),
+                    embedder=hash_embedder)
+    res.warm_up(llm=False)
+    reply = res.assistant().handle("connect me to a real person")
+    assert reply.handoff["webhook"].startswith("failed") and reply.handoff["ticket"] in reply.answer
+
+
+def test_two_abstentions_in_a_row_hand_off(tiny_index, hash_embedder, tmp_path):
+    res = Resources(Settings(index_dir=tiny_index, data_dir=tmp_path / "var", llm_enabled=False,
+                             abstain_threshold=0.99, oos_threshold=-1), embedder=hash_embedder)
+    res.warm_up(llm=False)
+    first, second = talk(res.assistant(), "What warranty does the phone have?", "How long is the warranty on phones?")
+    if first.path != "abstained" or second.path != "abstained":
+        pytest.skip(f"routing did not reach the knowledge path: {first.route}, {second.route}")
+    assert first.handoff is None and second.handoff["reason"] == "abstained_twice"
+
+
+def test_ticket_summary_and_sentiment_fields(tmp_path):
+    tickets = TicketStore(tmp_path / "t.sqlite")
+    t = tickets.create("s", [{"role": "customer", "text": "my case broke"}, {"role": "customer", "text": "hello??"}],
+                       "complaint_negative", "complaint", {"label": "negative", "score": -0.8}, "en")
+    assert t["ref"] == "T-000001" and "my case broke" in t["summary"] and "hello??" in t["summary"]
+    assert t["sentiment"] == "negative" and t["lang"] == "en" and tickets.open_for("s")["id"] == t["id"]
+    tickets.close(t["id"])
+    assert tickets.open_for("s") is None
+    with pytest.raises(ValueError):
+        TicketStore(tmp_path / "x.sqlite", webhook_url="ftp://nope")
+
+
+# -- recommendations -------------------------------------------------------------------------
+def test_recommendations_never_put_out_of_stock_first(tiny_index, hash_embedder):
+    rec = Recommender(ShopIndex(tiny_index, hash_embedder).graph)
+    picks = rec.recommend(["TP-X300"])
+    skus = [p.sku for p in picks]
+    assert "TP-CASE-X300" in skus and "TP-X300" not in skus
+    assert picks[0].in_stock
+    seen_out = False
+    for p in picks:  # once an out-of-stock item appears, no in-stock item follows it
+        seen_out |= not p.in_stock
+        assert p.in_stock or seen_out
+    assert [p.sku for p in rec.accessories("TP-X300")] == ["TP-CASE-X300", "TP-CHG-30"]
+
+
+def test_bought_together_and_personalised(tiny_index, hash_embedder):
+    rec = Recommender(ShopIndex(tiny_index, hash_embedder).graph)
+    assert "TP-CHG-30" in [s.sku for s in rec.bought_together("TP-X300")]
+    personal = [s.sku for s in rec.personalised("ann@example.com")]
+    bought = {"TP-X300", "TP-CASE-X300", "TP-CHG-30"}
+    assert personal and not bought & set(personal)
+    assert rec.personalised("nobody@example.com") == []
+
+
+# -- conversations and export ----------------------------------------------------------------
+def test_messages_store_route_intent_sentiment_and_latency(res):
+    reply = res.assistant().handle("Do you accept PayPal?")
+    rows = res.conversations().messages(reply.session_id)
+    assert [r["role"] for r in rows] == ["customer", "assistant"]
+    bot = rows[1]
+    assert bot["route"] == reply.route and bot["intent"] == reply.intent["name"]
+    assert bot["sentiment"] == reply.sentiment["label"] and bot["latency_ms"] > 0 and bot["path"] == reply.path
+
+
+def test_chats_export_round_trips_through_ingest(res, tmp_path):
+    assistant = res.assistant()
+    reply = assistant.handle("I want to talk to a human agent please")
+    sid = reply.session_id
+    res.conversations().add(sid, "agent", "Your refund was sent today; it takes 5-7 business days.")
+    res.tickets().close(res.tickets().open_for(sid)["id"])
+    talk(assistant, "hi")  # another, unresolved session
+    out = tmp_path / "shop" / "chats" / "export.jsonl"
+    assert export(res.conversations(), res.tickets(), out) == 2
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    resolved = next(r for r in rows if r["id"] == f"shopqa-{sid}")
+    assert resolved["resolved"] is True and "handoff" in resolved["tags"]
+    assert [m["role"] for m in resolved["messages"]] == ["customer", "agent"]  # the bot's words are not exported
+    records, problems = chat_source.parse(out, "chats/export.jsonl", out.read_text(), 220)
+    assert not problems and len(records) == 2
+    assert export(res.conversations(), res.tickets(), out, resolved_only=True) == 1
+
+
+# -- classifier inputs -----------------------------------------------------------------------
+def test_shop_intent_examples_and_bad_rows_are_reported(tmp_path, hash_embedder):
+    (tmp_path / "intents").mkdir()
+    (tmp_path / "intents" / "extra.csv").write_text("text,intent\nwhere is my bike,order_status\nhello,not_an_intent\n")
+    (tmp_path / "chats").mkdir()
+    (tmp_path / "chats" / "c.jsonl").write_text(json.dumps(
+        {"id": "1", "tags": ["return_refund"], "messages": [{"role": "customer", "text": "return my kettle"}]}) + "\n")
+    problems: list = []
+    examples = shop_examples(tmp_path, problems)
+    assert [(e.text, e.intent) for e in examples] == [("where is my bike", "order_status"),
+                                                       ("return my kettle", "return_refund")]
+    assert problems and problems[0].path == "intents/extra.csv" and problems[0].line == 3
+    with pytest.raises(ValueError, match="outside the taxonomy"):
+        IntentClassifier(hash_embedder, [*bundled_examples()[:3], type(examples[0])("x", "bogus", "en", "t")])
