@@ -257,6 +257,37 @@ def chats_export(ctx: click.Context, out: Path, resolved_only: bool) -> None:
     click.echo(f"wrote {count} conversations to {out}")
 
 
+@cli.group()
+def staff() -> None:
+    """Staff access to the console, dashboard, search page and staff API."""
+
+
+@staff.command("hash-password")
+@click.password_option(help="The password (asked twice if not given).")
+def staff_hash_password(password: str) -> None:
+    """Print a password hash for ``staff_users`` in the config file.
+
+    \b
+    [staff_users]
+    alice = "<the printed hash>"
+    """
+    from werkzeug.security import generate_password_hash
+
+    click.echo(generate_password_hash(password))
+
+
+@staff.command("new-token")
+def staff_new_token() -> None:
+    """Make a bearer token for the staff API: give the token to the client, put its SHA-256 in ``staff_tokens``."""
+    import secrets
+
+    from .web.auth import token_digest
+
+    token = secrets.token_urlsafe(32)
+    click.echo(f"token:  {token}")
+    click.echo(f"sha256: {token_digest(token)}   (add this to staff_tokens)")
+
+
 @cli.command()
 @click.option("--host", help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8080).")
