@@ -16,6 +16,7 @@ run: ingest
 	$(BIN)/shopqa serve
 
 test: install
+	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest -q
 
 test-fast: install

@@ -118,7 +118,7 @@ def _macro_f1(gold: list[str], pred: list[str]) -> tuple[float, dict[str, float]
 
 
 def _cache(settings: Settings) -> Path:
-    return Path(settings.data_dir) / "cache" / "eval"
+    return settings.cache_path / "eval"
 
 
 def intent_model(settings: Settings, embedder=None) -> tuple[IntentClassifier, Any]:
@@ -126,7 +126,7 @@ def intent_model(settings: Settings, embedder=None) -> tuple[IntentClassifier, A
     embedder = embedder or make_embedder(settings.embedder, batch_size=settings.embed_batch_size)
     limits = routing_for(embedder.id, settings)
     model = IntentClassifier(embedder, bundled_examples(), limits["oos"],
-                             cache_dir=Path(settings.data_dir) / "cache").fit()
+                             cache_dir=settings.cache_path).fit()
     return model, embedder
 
 
@@ -156,7 +156,7 @@ def sentiment_model(settings: Settings, embedder=None) -> SentimentClassifier:
     embedder = embedder or make_embedder(settings.embedder, batch_size=settings.embed_batch_size)
     limits = routing_for(embedder.id, settings)
     return SentimentClassifier(embedder, strong_threshold=limits["strong_negative"],
-                               cache_dir=Path(settings.data_dir) / "cache").fit()
+                               cache_dir=settings.cache_path).fit()
 
 
 def sentiment(settings: Settings, datasets: Path) -> dict[str, Any]:

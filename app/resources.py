@@ -102,7 +102,7 @@ class Resources:
             shop = Path(index.manifest.get("shop_dir", ""))
             examples = bundled_examples() + (shop_examples(shop) if shop.is_dir() else [])
             limits = routing_for(index.manifest["embedder"]["id"], self.settings)
-            cache = Path(self.settings.data_dir) / "cache"
+            cache = self.settings.cache_path
             intents = IntentClassifier(self.embedder, examples, limits["oos"], cache_dir=cache).fit()
             mood = SentimentClassifier(self.embedder, strong_threshold=limits["strong_negative"], cache_dir=cache).fit()
             self._classifiers = (index.generation, intents, mood)

@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     # -- where things live
     shop_dir: Path = Field(Path("examples/sample-shop"), description="The shop folder to ingest.")
     index_dir: Path = Field(Path("indexes"), description="Where ingest writes and the service reads indexes.")
-    data_dir: Path = Field(Path("var"), description="Mutable state: conversations, tickets (SQLite).")
+    data_dir: Path = Field(Path("var"), description="Mutable state: conversations, tickets, orders (SQLite).")
+    cache_dir: Path | None = Field(None, description="Cached embeddings of the classifiers' examples; "
+                                   "empty means data_dir/cache.")
 
     # -- models
     embedder: str = Field(
@@ -147,6 +149,11 @@ class Settings(BaseSettings):
                 os.environ.pop(_CONFIG_FILE_ENV, None)
             else:
                 os.environ[_CONFIG_FILE_ENV] = previous
+
+    @property
+    def cache_path(self) -> Path:
+        """Where embedding caches live."""
+        return Path(self.cache_dir) if self.cache_dir else Path(self.data_dir) / "cache"
 
     def public_dict(self) -> dict[str, Any]:
         """Settings as plain JSON-able values, for `shopqa config`."""

@@ -18,6 +18,22 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_embedding_cache(tmp_path_factory):
+    """One cache of example embeddings for the whole run (servers started by tests inherit it),
+    so the classifiers' examples are embedded once per embedder, not once per test."""
+    import os
+
+    path = tmp_path_factory.mktemp("embedding-cache")
+    old = os.environ.get("SHOPQA_CACHE_DIR")
+    os.environ["SHOPQA_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SHOPQA_CACHE_DIR", None)
+    else:
+        os.environ["SHOPQA_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def tiny_shop(tmp_path_factory) -> Path:
     """The tiny shop, read-only for tests (copy it with ``shop_copy`` to mutate)."""

@@ -67,7 +67,7 @@ def _free_port() -> int:
 
 def test_cli_ingest_then_real_server(tiny_shop, tmp_path):
     """The README path: `shopqa ingest` with the default embedder, then `shopqa serve` over HTTP."""
-    env = {**os.environ, "SHOPQA_INDEX_DIR": str(tmp_path / "idx")}
+    env = {**os.environ, "SHOPQA_INDEX_DIR": str(tmp_path / "idx"), "SHOPQA_DATA_DIR": str(tmp_path / "var")}
     shopqa = [sys.executable, "-m", "app.cli"]
     ingest = subprocess.run(shopqa + ["ingest", str(tiny_shop), "--quiet"], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=600)

@@ -1,0 +1,54 @@
+"""Start the real `shopqa serve` (gunicorn) on a free localhost port, for end-to-end tests."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A free TCP port on localhost."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RealServer:
+    """`python -m app.cli serve` with the given SHOPQA_* environment, until ``stop``."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+                                     env={**os.environ, **env}, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 300) -> dict:
+        """Block until /readyz answers 200; returns its JSON."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + self.log_path.read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(self.base + "/readyz", timeout=2) as resp:
+                    return json.load(resp)
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("server never became ready: " + self.log_path.read_text()[-3000:])
+
+    def stop(self) -> None:
+        """Terminate and wait."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
