@@ -156,7 +156,8 @@ class Answerer:
                 sources = [_source(context_hits[n - 1], n) for n in check.cited]
                 return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base)
             failures = check.reasons
-        picked = grounding.extractive(query, passages)
+        cross = any(h.unit.lang != lang for h in context_hits)
+        picked = grounding.extractive(query, passages, similarity=self._similarity if cross else None)
         if not picked:
             return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(),
                           grounding=failures, **base)
@@ -168,6 +169,11 @@ class Answerer:
                       timings_ms=timer.done(), grounding=failures, **base)
 
     # -- the steps ------------------------------------------------------------------------
+    def _similarity(self, question: str, sentences: list[str]) -> list[float]:
+        """Cosine of the question with each sentence, by the index's embedder (cross-lingual)."""
+        emb = self.index.embedder
+        return (emb.embed_passages(sentences) @ emb.embed_queries([question])[0]).tolist()
+
     def _previous_products(self, history: list[dict]) -> list[products.Mention]:
         for turn in reversed(history):
             skus = (turn.get("meta") or {}).get("products") or []

@@ -104,11 +104,14 @@ def _sentences_with_citations(text: str) -> list[str]:
 
 
 def extractive(question: str, passages: list[str], max_sentences: int = 3,
-               max_chars: int = 600) -> list[tuple[int, str]]:
+               max_chars: int = 600, similarity=None) -> list[tuple[int, str]]:
     """The sentences of the passages that best match the question, as ``(passage number, sentence)``.
 
     Sentences are scored by shared content words with the question (weighted by how rare
     they are in the passages), with a small bonus for coming from a higher-ranked passage.
+    ``similarity(question, sentences) -> cosines`` (an embedder) adds meaning to the score:
+    the answerer passes it when the question and the passages are in different languages,
+    where shared words say nothing.
     """
     q = set(tokenize(question))
     candidates: list[tuple[float, int, int, str]] = []
@@ -124,9 +127,15 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
             for t in toks:
                 df[t] = df.get(t, 0) + 1
     n = max(1, len(sentences))
-    for p_no, s_no, sentence, toks in sentences:
+    semantic = [0.0] * len(sentences)
+    if similarity is not None and sentences:
+        cos = [float(c) for c in similarity(question, [s[2] for s in sentences])]
+        low, high = min(cos), max(cos)
+        # Rescaled to 0..2 within this answer: e5's cosines sit in a narrow band.
+        semantic = [2.0 * (c - low) / (high - low) if high > low else 0.0 for c in cos]
+    for (p_no, s_no, sentence, toks), meaning in zip(sentences, semantic):
         overlap = sum(1.0 / (1 + df[t] / n) for t in toks & q)
-        score = overlap + 0.3 / p_no - 0.01 * s_no
+        score = overlap + meaning + 0.3 / p_no - 0.01 * s_no
         candidates.append((score, p_no, s_no, sentence))
     candidates.sort(key=lambda c: -c[0])
     chosen: list[tuple[int, int, str]] = []

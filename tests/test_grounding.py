@@ -43,3 +43,25 @@ def test_extractive_picks_matching_sentences_in_order():
 def test_leading_answer_label_is_dropped():
     result = check("Answer: EU orders arrive in 7-12 business days [2].", P)
     assert result.ok and result.answer == "EU orders arrive in 7-12 business days [2]."
+
+
+def test_extractive_uses_meaning_across_languages():
+    passages = ["Returns\nShipping is free over 59 USD. You can return any item within 30 days of delivery."]
+    lexical = extractive("退货期限是多少天？", passages, max_sentences=1)
+    # A stand-in for the embedder: it knows that the question is about the return window.
+    meaning = lambda q, sentences: [1.0 if "return" in s else 0.0 for s in sentences]  # noqa: E731
+    picked = extractive("退货期限是多少天？", passages, max_sentences=1, similarity=meaning)
+    assert picked == [(1, "You can return any item within 30 days of delivery.")]
+    assert lexical != picked
+
+
+def test_sentence_gate_streams_only_grounded_sentences():
+    from app.grounding import SentenceGate
+
+    out: list[str] = []
+    gate = SentenceGate(["Refunds take 5-7 business days.", "Support answers Monday to Friday."], out.append)
+    for piece in ["Refunds take 5-7 ", "business days [1]. Support", " answers Monday to Friday [2]. ",
+                  "Refunds cost 99 dollars. Support answers Monday to Friday [2]."]:
+        gate.feed(piece)
+    assert "".join(out) == "Refunds take 5-7 business days [1]. Support answers Monday to Friday [2]."
+    assert not gate.open

@@ -72,3 +72,11 @@ def test_follow_up(answerer):
     follow = answerer.answer("and for PayPal payments?", history)
     assert follow.standalone.startswith("How long do refunds take?")
     assert follow.sources and follow.path in ("generated", "extractive", "curated")
+
+
+def test_chinese_question_over_english_docs(answerer):
+    """No Chinese text about the return window exists: the answer must come from the English article."""
+    result = answerer.answer("退货期限是多少天？")
+    assert result.path in ("generated", "extractive"), (result.path, result.answer)
+    assert "docs/returns.md" in [s["file"] for s in result.sources]
+    assert "30 days" in result.answer
