@@ -124,14 +124,14 @@ class Assistant:
         flow_state = state.get("order") or {}
         awaiting = flow_state.get("awaiting")
         takes_slot = awaiting in ("order_id", "email") and (
-            extract_order_id(message) or "@" in message or intent.intent in ORDER_TASKS)
+            extract_order_id(message, self.orders.id_shapes()) or "@" in message or intent.intent in ORDER_TASKS)
         if awaiting in ("confirm_cancel", "confirm_address", "new_address") or takes_slot \
                 or intent.intent in ORDER_TASKS:
             step = self.flow.handle(session_id, message, intent.intent, state, lang)
+            verified = (state.get("order") or {}).get("verified", [])
             reply = Reply(answer=step.text, path="order_tool", route="order", **base,
                           details={"order_step": step.step, "order_action": step.action,
-                                   "order_id": step.order_id if step.order_id in flow_state.get("verified", [])
-                                   or step.step not in ("verify_failed", "locked") else None})
+                                   "order_id": step.order_id if step.order_id in verified else None})
             if step.handoff_reason:
                 reply.handoff = {"reason": step.handoff_reason}
             return self._tone(reply, mood, lang)

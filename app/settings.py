@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     llm_queue_depth: int = Field(4, ge=1, le=256, description="Requests that may wait for or use the LLM at once; "
                                  "more get 503 with Retry-After instead of hanging.")
     request_timeout: float = Field(60.0, gt=0, le=600, description="Seconds a request may wait for the LLM.")
+    trust_proxy: bool = Field(False, description="Take the client address from X-Forwarded-For (only behind a "
+                              "reverse proxy that sets it; otherwise clients could dodge the rate limit).")
     staff_users: dict[str, str] = Field(default_factory=dict, description="Staff logins: username -> password "
                                         "hash (make one with `shopqa staff hash-password`).")
     staff_tokens: list[str] = Field(default_factory=list, description="SHA-256 hex digests of bearer tokens for the "

@@ -95,7 +95,7 @@ def main() -> None:
         var = Path(tempfile.mkdtemp(prefix="shopqa-load-"))
         # A rate limit far above the load, so the numbers show the server, not the limiter.
         server = RealServer({"SHOPQA_INDEX_DIR": args.index_dir, "SHOPQA_DATA_DIR": str(var),
-                             "SHOPQA_RATE_LIMIT_PER_MINUTE": "100000"}, var / "server.log")
+                             "SHOPQA_RATE_LIMIT_PER_MINUTE": "100000", "SHOPQA_TRUST_PROXY": "true"}, var / "server.log")
         server.wait_ready()
         url = server.base
     try:

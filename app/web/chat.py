@@ -19,9 +19,13 @@ log = logging.getLogger("shopqa.web")
 
 
 def client_key() -> str:
-    """Who a request counts against for rate limiting (the first X-Forwarded-For hop, else the peer)."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    return forwarded.split(",")[0].strip() or request.remote_addr or "unknown"
+    """Who a request counts against for rate limiting: the peer address, or behind a trusted
+    reverse proxy (``trust_proxy``) the first X-Forwarded-For hop."""
+    if current_app.config["SHOPQA_SETTINGS"].trust_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.remote_addr or "unknown"
 
 
 def json_body() -> dict[str, Any]:
