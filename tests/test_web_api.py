@@ -232,3 +232,31 @@ def test_metrics_openapi_and_logs_without_pii(client, caplog):
     assert {"/api/chat", "/v1/chat/completions", "/api/search", "/metrics"} <= set(spec["paths"])
     assert client.get("/nope").json["error"] == "not_found"
     assert client.get("/api/chat").status_code == 405
+
+
+def test_no_failed_request_while_an_ingest_swaps_the_index(shop_copy, hash_embedder, tmp_path):
+    from shopdata import do_ingest
+
+    index_dir = tmp_path / "idx"
+    do_ingest(shop_copy, index_dir, hash_embedder)
+    client, res = make_client(index_dir, hash_embedder, tmp_path, rate_limit_per_minute=100000)
+    old = res.index().generation
+    codes: list[int] = []
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            codes.append(client.post("/api/chat", json={"message": "Do you accept PayPal?"}).status_code)
+            codes.append(client.get("/api/search?q=refund").status_code)
+
+    workers = [threading.Thread(target=hammer) for _ in range(3)]
+    for w in workers:
+        w.start()
+    (shop_copy / "faqs/new.jsonl").write_text('{"question": "Do you sell gift cards?", "answer": "Yes, from 10 USD."}\n')
+    do_ingest(shop_copy, index_dir, hash_embedder)
+    reloaded = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"}).json
+    stop.set()
+    for w in workers:
+        w.join(30)
+    assert reloaded["generation"] != old and res.index().generation != old
+    assert codes and set(codes) == {200}
