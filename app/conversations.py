@@ -38,7 +38,11 @@ class ConversationStore:
             have = {r[1] for r in conn.execute("PRAGMA table_info(messages)")}
             for name, kind in ROUTING_COLUMNS.items():
                 if name not in have:
-                    conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+                    try:
+                        conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+                    except sqlite3.OperationalError as exc:  # another process added it first
+                        if "duplicate column" not in str(exc):
+                            raise
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

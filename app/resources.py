@@ -47,6 +47,7 @@ class Resources:
         self._classifiers: tuple[str, IntentClassifier, SentimentClassifier] | None = None
         self.reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
         self._lock = threading.Lock()
+        self._fit_lock = threading.Lock()  # one fit of the classifiers per generation, not one per thread
         self.error: str | None = None
 
     def warm_up(self, llm: bool = True) -> None:
@@ -71,15 +72,17 @@ class Resources:
 
     def conversations(self) -> ConversationStore:
         """The conversation store in data_dir (created on first use)."""
-        if self._conversations is None:
-            self._conversations = ConversationStore(Path(self.settings.data_dir) / "conversations.sqlite")
+        with self._lock:
+            if self._conversations is None:
+                self._conversations = ConversationStore(Path(self.settings.data_dir) / "conversations.sqlite")
         return self._conversations
 
     def tickets(self) -> TicketStore:
         """Handoff tickets in data_dir (created on first use)."""
-        if self._tickets is None:
-            self._tickets = TicketStore(Path(self.settings.data_dir) / "tickets.sqlite",
-                                        self.settings.handoff_webhook_url, self.settings.handoff_webhook_timeout)
+        with self._lock:
+            if self._tickets is None:
+                self._tickets = TicketStore(Path(self.settings.data_dir) / "tickets.sqlite",
+                                            self.settings.handoff_webhook_url, self.settings.handoff_webhook_timeout)
         return self._tickets
 
     def orders(self) -> SQLiteOrderStore:
@@ -98,15 +101,20 @@ class Resources:
     def classifiers(self) -> tuple[IntentClassifier, SentimentClassifier]:
         """Intent and sentiment models fitted on the bundled and the shop's examples (per generation)."""
         index = self.index()
-        if self._classifiers is None or self._classifiers[0] != index.generation:
-            shop = Path(index.manifest.get("shop_dir", ""))
-            examples = bundled_examples() + (shop_examples(shop) if shop.is_dir() else [])
-            limits = routing_for(index.manifest["embedder"]["id"], self.settings)
-            cache = self.settings.cache_path
-            intents = IntentClassifier(self.embedder, examples, limits["oos"], cache_dir=cache).fit()
-            mood = SentimentClassifier(self.embedder, strong_threshold=limits["strong_negative"], cache_dir=cache).fit()
-            self._classifiers = (index.generation, intents, mood)
+        with self._fit_lock:
+            if self._classifiers is None or self._classifiers[0] != index.generation:
+                self._classifiers = self._fit(index)
         return self._classifiers[1], self._classifiers[2]
+
+    def _fit(self, index: ShopIndex) -> tuple[str, IntentClassifier, SentimentClassifier]:
+        """Fit both classifiers for one index generation (the shop's own examples may have changed)."""
+        shop = Path(index.manifest.get("shop_dir", ""))
+        examples = bundled_examples() + (shop_examples(shop) if shop.is_dir() else [])
+        limits = routing_for(index.manifest["embedder"]["id"], self.settings)
+        cache = self.settings.cache_path
+        intents = IntentClassifier(self.embedder, examples, limits["oos"], cache_dir=cache).fit()
+        mood = SentimentClassifier(self.embedder, strong_threshold=limits["strong_negative"], cache_dir=cache).fit()
+        return index.generation, intents, mood
 
     def assistant(self) -> Assistant:
         """The routing pipeline over the live index."""
