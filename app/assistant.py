@@ -31,6 +31,10 @@ from .recommend import Recommender
 from .sentiment import Sentiment, SentimentClassifier
 from .tickets import TicketStore
 
+# Words that ask for a person outright; with them a less certain human_agent intent still hands off.
+ASKS_FOR_PERSON = re.compile(r"\b(human|real person|someone|somebody|agent|representative|operator|staff member)\b|"
+                             r"人工|真人|客服人员|转接", re.IGNORECASE)
+HANDOFF_CONFIDENCE = 0.5
 THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|cheers)\b|谢谢|多谢|感谢", re.IGNORECASE)
 ABSTAINED = "abstained"
 
@@ -91,7 +95,11 @@ class Assistant:
         intent = self.intents.predict(message, vector)
         mood = self.sentiment.predict(message, vector)
         if is_bare_slot(message):
+            # An order number, an email or a yes carries no mood and no language of its own:
+            # keep talking in the language the customer used before.
             mood = Sentiment("neutral", 0.0, False)
+            lang = next((h.get("lang") for h in reversed(history) if h.get("role") == "customer" and h.get("lang")),
+                        lang)
         routed_ms = round((time.perf_counter() - start) * 1000, 2)
 
         reply = self._route(message, session_id, history, state, lang, intent, mood, on_token)
@@ -114,7 +122,8 @@ class Assistant:
             return Reply(answer=msg("handoff_existing", lang, ticket=ticket["ref"]), path="handoff", route="handoff",
                          handoff={"reason": ticket["reason"], "ticket": ticket["ref"], "existing": True}, **base)
 
-        if intent.intent == "human_agent":
+        if intent.intent == "human_agent" and (intent.confidence >= HANDOFF_CONFIDENCE
+                                               or ASKS_FOR_PERSON.search(message)):
             return self._handoff_reply("customer_asked", base)
         if mood.strongly_negative:
             return self._handoff_reply("strong_negative_sentiment", base)
@@ -139,6 +148,17 @@ class Assistant:
             flow_state["awaiting"] = None
 
         route = intent.route
+        if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it
+            route = "knowledge"
+        if route == "out_of_scope" and self.answerer.matcher.find(message):
+            # A message naming the shop's own products is about the shop, however it is phrased:
+            # take the model's best in-scope intent instead.
+            best = next((name for name, _ in intent.alternatives if name != "out_of_scope"), "product_question")
+            route = self.intents.taxonomy[best]["route"]
+            if route in ("order", "out_of_scope"):
+                route = "knowledge"
+            base["intent"] = {**base["intent"], "name": best, "coarse": self.intents.taxonomy[best]["coarse"],
+                              "rescued_from": "out_of_scope"}
         if route == "recommend":
             reply = self._recommend(message, state, lang, base)
         elif route == "chitchat":

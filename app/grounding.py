@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ingest.chunking import split_sentences
 from ingest.tokenize import codes, tokenize
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 # Refusals and meta-talk are not answers, whatever the context says.
@@ -130,6 +131,13 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
     semantic = [0.0] * len(sentences)
     if similarity is not None and sentences:
         cos = [float(c) for c in similarity(question, [s[2] for s in sentences])]
+        # Multilingual embedders add a same-language bonus to every cosine; centring the
+        # cosines within each language removes it, so meaning decides across languages.
+        groups: dict[bool, list[float]] = {}
+        for (_, _, sentence, _), c in zip(sentences, cos):
+            groups.setdefault(bool(_CJK.search(sentence)), []).append(c)
+        means = {k: sum(v) / len(v) for k, v in groups.items()}
+        cos = [c - means[bool(_CJK.search(s[2]))] for s, c in zip(sentences, cos)]
         low, high = min(cos), max(cos)
         # Rescaled to 0..2 within this answer: e5's cosines sit in a narrow band.
         semantic = [2.0 * (c - low) / (high - low) if high > low else 0.0 for c in cos]
