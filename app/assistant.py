@@ -21,6 +21,7 @@ from typing import Any, Callable
 from ingest.chunking import detect_lang
 from ingest.embedders import Embedder
 
+from . import rewrite
 from .answer import Answerer
 from .conversations import ConversationStore
 from .intents import IntentClassifier, IntentResult
@@ -130,12 +131,17 @@ class Assistant:
         if intent.coarse == "complaint" and mood.label == "negative":
             return self._handoff_reply("complaint_negative", base)
 
+        last = next((h for h in reversed(history) if h.get("role") == "assistant"), None)
+        # "and for PayPal?": an elliptical follow-up continues the previous (knowledge) topic;
+        # its few words say little about intent.
+        follows_up = bool(last and last.get("route") == "knowledge" and rewrite.needs_context(message)
+                          and not THANKS.search(message) and intent.confidence < HANDOFF_CONFIDENCE)
         flow_state = state.get("order") or {}
         awaiting = flow_state.get("awaiting")
         takes_slot = awaiting in ("order_id", "email") and (
             extract_order_id(message, self.orders.id_shapes()) or "@" in message or intent.intent in ORDER_TASKS)
         if awaiting in ("confirm_cancel", "confirm_address", "new_address") or takes_slot \
-                or intent.intent in ORDER_TASKS:
+                or (intent.intent in ORDER_TASKS and not follows_up):
             step = self.flow.handle(session_id, message, intent.intent, state, lang)
             verified = (state.get("order") or {}).get("verified", [])
             reply = Reply(answer=step.text, path="order_tool", route="order", **base,
@@ -147,7 +153,7 @@ class Assistant:
         if awaiting:  # the customer moved on to something else: drop the pending question
             flow_state["awaiting"] = None
 
-        route = intent.route
+        route = "knowledge" if follows_up else intent.route
         if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it
             route = "knowledge"
         if route == "out_of_scope" and self.answerer.matcher.find(message):

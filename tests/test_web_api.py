@@ -64,7 +64,7 @@ def test_chat_streams_grounded_tokens_then_done(client):
 def test_ungrounded_generation_is_never_streamed(tiny_index, hash_embedder, tmp_path):
     client, _ = make_client(tiny_index, hash_embedder, tmp_path,
                             llm=CannedLLM("Refunds take 60 days and are paid in bitcoin [1]. More text."))
-    r = client.post("/api/chat", json={"message": "How long does a refund to my card take after a return?"},
+    r = client.post("/api/chat", json={"message": "I returned an item, how long until the refund reaches my card?"},
                     headers={"Accept": "text/event-stream"})
     evs = events(r.data)
     assert "60 days" not in r.data.decode()

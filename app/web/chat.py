@@ -89,7 +89,10 @@ def answer(message: str, session_id: str | None, on_token: Callable[[str], None]
                          "intent": reply.intent["name"], "sentiment": reply.sentiment["label"],
                          "handoff": (reply.handoff or {}).get("reason"), "chars": len(message),
                          "ms": round(seconds * 1000, 1)}))
-    return reply.as_dict()
+    out = reply.as_dict()
+    # Why a generation failed quotes the failed text: for staff and the CLI, never for customers.
+    out.pop("grounding_failures", None)
+    return out
 
 
 def sse(event: str, data: Any) -> str:
