@@ -106,10 +106,12 @@ class Answerer:
 
     # -- the pipeline ---------------------------------------------------------------------
     def answer(self, question: str, history: list[dict] | None = None,
-               on_token: Callable[[str], None] | None = None, upset: bool = False) -> Answer:
+               on_token: Callable[[str], None] | None = None, upset: bool = False,
+               message_vector=None) -> Answer:
         """Answer ``question`` given the conversation so far (oldest first).
 
-        ``upset`` (negative sentiment) switches the generation prompt to answer_user_upset.
+        ``upset`` (negative sentiment) switches the generation prompt to answer_user_upset;
+        ``message_vector`` is the question's query embedding if the caller already has it.
         """
         history = history or []
         timer = _Timer()
@@ -120,7 +122,9 @@ class Answerer:
         query = rewrite.standalone(question, history, [m.sku for m in mentions])
         timer.mark("rewrite")
 
-        vector = self.index.embed_query(query)
+        # The router already embedded the message; a standalone query equal to it needs no second pass.
+        vector = (message_vector if message_vector is not None and query == question
+                  else self.index.embed_query(query))
         hits = self.retriever.search(query, k=max(self.top_k, 8), vector=vector, lang=lang)
         if self.reranker is not None:
             hits = self.reranker.rerank(query, hits)

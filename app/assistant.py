@@ -103,7 +103,7 @@ class Assistant:
                         lang)
         routed_ms = round((time.perf_counter() - start) * 1000, 2)
 
-        reply = self._route(message, session_id, history, state, lang, intent, mood, on_token)
+        reply = self._route(message, session_id, history, state, lang, intent, mood, on_token, vector)
         reply.timings_ms = {"routing": routed_ms, **reply.timings_ms}
         if reply.handoff is not None:
             self._hand_off(reply, session_id, history, message, intent, mood, lang)
@@ -114,7 +114,7 @@ class Assistant:
 
     # -- routing ---------------------------------------------------------------------------
     def _route(self, message: str, session_id: str, history: list[dict], state: dict, lang: str,
-               intent: IntentResult, mood: Sentiment, on_token) -> Reply:
+               intent: IntentResult, mood: Sentiment, on_token, vector=None) -> Reply:
         msg = self.prompts.message
         base = dict(session_id=session_id, lang=lang, intent=intent.as_dict(), sentiment=mood.as_dict())
 
@@ -175,12 +175,13 @@ class Assistant:
         elif route == "feedback":
             reply = Reply(answer=msg("feedback_thanks", lang), path="feedback", route="feedback", **base)
         else:
-            reply = self._knowledge(message, history, lang, base, mood, on_token)
+            reply = self._knowledge(message, history, lang, base, mood, on_token, vector)
         return self._tone(reply, mood, lang)
 
     def _knowledge(self, message: str, history: list[dict], lang: str, base: dict, mood: Sentiment,
-                   on_token) -> Reply:
-        result = self.answerer.answer(message, history, on_token=on_token, upset=mood.label == "negative")
+                   on_token, vector=None) -> Reply:
+        result = self.answerer.answer(message, history, on_token=on_token, upset=mood.label == "negative",
+                                      message_vector=None if vector is None else vector[0])
         reply = Reply(answer=result.answer, path=result.path, route="knowledge", sources=result.sources,
                       timings_ms=dict(result.timings_ms), **base,
                       details={"standalone_query": result.standalone, "confidence": round(result.confidence, 4),
