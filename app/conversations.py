@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from .sqlite_local import ThreadLocalConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, created REAL NOT NULL, customer TEXT);
@@ -32,7 +33,7 @@ class ConversationStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._conn = ThreadLocalConnection(self.path)
         with self._conn() as conn:
             conn.executescript(SCHEMA)
             have = {r[1] for r in conn.execute("PRAGMA table_info(messages)")}
@@ -44,14 +45,6 @@ class ConversationStore:
                         if "duplicate column" not in str(exc):
                             raise
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10)
-            conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
 
     def ensure_session(self, session_id: str | None) -> str:
         """Return ``session_id`` (created if new) or a fresh id."""

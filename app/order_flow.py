@@ -135,7 +135,7 @@ class OrderFlow:
                 return FlowReply(msg("verify_failed", lang, left=left), "verify_failed")
             flow["verified"].append(order.order_id)
             state["customer_email"] = order.email  # a verified customer: personalised suggestions may use it
-        order = self.store._get(flow["order_id"])
+        order = self.store.get(flow["order_id"])
         flow["awaiting"] = None
         if task == "cancel_order":
             return self._offer_cancel(order, flow, lang)
@@ -190,7 +190,7 @@ class OrderFlow:
             try:
                 self.store.cancel(session_id, order_id)
             except OrderError:
-                order = self.store._get(order_id)
+                order = self.store.get(order_id)
                 return FlowReply(msg("cannot_cancel", lang, order_id=order_id, status=msg(f"status_{order.status}", lang)),
                                  "cannot_cancel", order_id=order_id, action="cancel_refused")
             return FlowReply(msg("cancelled", lang, order_id=order_id), "cancelled", order_id=order_id, action="cancel")

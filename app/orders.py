@@ -17,11 +17,12 @@ import json
 import logging
 import re
 import sqlite3
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Protocol
+
+from .sqlite_local import ThreadLocalConnection
 
 log = logging.getLogger("shopqa.orders")
 
@@ -102,18 +103,10 @@ class SQLiteOrderStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_failures = max_failures
-        self._local = threading.local()
+        self._conn = ThreadLocalConnection(self.path)
         with self._conn() as conn:
             conn.executescript(SCHEMA)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
 
     # -- loading ----------------------------------------------------------------------------
     def sync(self, orders: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -149,7 +142,8 @@ class SQLiteOrderStore:
                                    "address", "total", "items", "source"), tuple(r))) for r in rows)
 
     # -- reading ----------------------------------------------------------------------------
-    def _get(self, order_id: str) -> Order | None:
+    def get(self, order_id: str) -> Order | None:
+        """The order (for the tools after verification, and for staff); None if unknown."""
         row = self._conn().execute("SELECT * FROM orders WHERE order_id = ?", (normalise_id(order_id),)).fetchone()
         if row is None:
             return None
@@ -161,15 +155,11 @@ class SQLiteOrderStore:
         """Shapes of the known order ids (letters as A, digits as 9), to tell them from SKUs."""
         return {shape(r[0]) for r in self._conn().execute("SELECT DISTINCT order_id FROM orders")}
 
-    def exists(self, order_id: str) -> bool:
-        """True if the order id is known (staff use only: customers learn nothing before verification)."""
-        return self._get(order_id) is not None
-
     def orders_for(self, email: str) -> list[Order]:
         """All orders placed with ``email`` (after verification only)."""
         ids = [r[0] for r in self._conn().execute("SELECT order_id FROM orders WHERE email = ? ORDER BY placed_at",
                                                    (email.strip().lower(),))]
-        return [o for o in (self._get(i) for i in ids) if o]
+        return [o for o in (self.get(i) for i in ids) if o]
 
     # -- verification ----------------------------------------------------------------------
     def locked(self, session_id: str) -> bool:
@@ -190,7 +180,7 @@ class SQLiteOrderStore:
         """
         if self.locked(session_id):
             raise OrderError("verification is locked for this session")
-        order = self._get(order_id)
+        order = self.get(order_id)
         ok = order is not None and order.email == email.strip().lower()
         self._log(session_id, normalise_id(order_id), "verify", ok, "" if ok else "order id and email do not match")
         if ok:
@@ -244,7 +234,7 @@ class SQLiteOrderStore:
         return [dict(r) for r in self._conn().execute(sql + " ORDER BY id", args)]
 
     def _require(self, order_id: str) -> Order:
-        order = self._get(order_id)
+        order = self.get(order_id)
         if order is None:
             raise OrderError(f"no order {normalise_id(order_id)}")
         return order

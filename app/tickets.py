@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from .sqlite_local import ThreadLocalConnection
 
 log = logging.getLogger("shopqa.tickets")
 
@@ -62,18 +63,10 @@ class TicketStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.webhook_url = webhook_url
         self.webhook_timeout = webhook_timeout
-        self._local = threading.local()
+        self._conn = ThreadLocalConnection(self.path)
         with self._conn() as conn:
             conn.executescript(SCHEMA)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
 
     def open_for(self, session_id: str) -> dict[str, Any] | None:
         """The session's open ticket, if any (a session has at most one)."""

@@ -88,10 +88,10 @@ def test_cancel_needs_an_explicit_yes(res):
     kept = talk(assistant, "I want to cancel my order T-1002", "bob@example.com", "hmm not sure")
     assert kept[1].details["order_step"] == "confirm_cancel"
     assert kept[2].details["order_step"] == "cancel_kept"
-    assert res.orders()._get("T-1002").status == "pending"
+    assert res.orders().get("T-1002").status == "pending"
     done = talk(assistant, "I want to cancel my order T-1002", "bob@example.com", "yes")
     assert done[2].details["order_step"] == "cancelled" and done[2].details["order_action"] == "cancel"
-    assert res.orders()._get("T-1002").status == "cancelled"
+    assert res.orders().get("T-1002").status == "cancelled"
     assert [a["action"] for a in res.orders().actions("T-1002") if a["ok"]][-1] == "cancel"
 
 
@@ -99,7 +99,7 @@ def test_shipped_order_cannot_be_cancelled_or_readdressed(store):
     flow = OrderFlow(store, Prompts())
     state: dict = {}
     r = flow.handle("s", "cancel T-1001 ann@example.com", "cancel_order", state, "en")
-    assert r.step == "cannot_cancel" and store._get("T-1001").status == "shipped"
+    assert r.step == "cannot_cancel" and store.get("T-1001").status == "shipped"
     r = flow.handle("s", "change the address of T-1001", "change_order", state, "en")
     assert r.step == "cannot_change"
     with pytest.raises(OrderError):
@@ -113,7 +113,7 @@ def test_address_change_before_shipping_with_confirmation(store):
     assert flow.handle("s", "bob@example.com", None, state, "en").step == "ask_new_address"
     assert flow.handle("s", "9 New Road, 10115 Berlin", None, state, "en").step == "confirm_address"
     assert flow.handle("s", "yes", None, state, "en").step == "address_changed"
-    assert store._get("T-1002").address == "9 New Road, 10115 Berlin"
+    assert store.get("T-1002").address == "9 New Road, 10115 Berlin"
 
 
 def test_item_changes_go_to_staff(store):
@@ -130,12 +130,12 @@ def test_local_order_changes_survive_reingest_until_the_file_changes(shop_copy, 
     store.cancel("s", "T-1002")
     do_ingest(shop_copy, index_dir, hash_embedder)  # unchanged files: nothing to re-ingest
     assert store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())["kept"] == 3
-    assert store._get("T-1002").status == "cancelled"
+    assert store.get("T-1002").status == "cancelled"
     orders = shop_copy / "orders" / "orders.csv"
     orders.write_text(orders.read_text().replace("T-1002,bob@example.com,pending", "T-1002,bob@example.com,shipped"))
     do_ingest(shop_copy, index_dir, hash_embedder)
     assert store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())["updated"] == 1
-    assert store._get("T-1002").status == "shipped"  # the shop's system knows better now
+    assert store.get("T-1002").status == "shipped"  # the shop's system knows better now
 
 
 # -- handoff and tickets ---------------------------------------------------------------------
