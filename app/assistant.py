@@ -166,7 +166,7 @@ class Assistant:
             base["intent"] = {**base["intent"], "name": best, "coarse": self.intents.taxonomy[best]["coarse"],
                               "rescued_from": "out_of_scope"}
         if route == "recommend":
-            reply = self._recommend(message, state, lang, base)
+            reply = self._recommend(message, state, lang, base, vector)
         elif route == "chitchat":
             key = "thanks" if THANKS.search(message) else "greeting"
             reply = Reply(answer=msg(key, lang), path="chitchat", route="chitchat", **base)
@@ -191,10 +191,10 @@ class Assistant:
             reply.handoff = {"reason": "abstained_twice"}
         return reply
 
-    def _recommend(self, message: str, state: dict, lang: str, base: dict) -> Reply:
+    def _recommend(self, message: str, state: dict, lang: str, base: dict, vector=None) -> Reply:
         msg = self.prompts.message
         mentions = self.answerer.matcher.find(message)
-        hits = self.answerer.retriever.search(message, k=8, lang=lang)
+        hits = self.answerer.retriever.search(message, k=8, lang=lang, vector=None if vector is None else vector[0])
         found = [h.unit.record_key.split(":", 1)[1] for h in hits if h.unit.type == "product"]
         # "a case for my X300": the category is that of the best product hit that is not named.
         named = {m.sku for m in mentions}

@@ -190,6 +190,18 @@ def _datasets_option(f):
                         help="Folder with the public datasets (bitext/, clinc150/, sentiment_en/, sentiment_zh/).")(f)
 
 
+def _evaluate(ctx: click.Context, name: str, datasets: Path, embedder: str | None, as_json: bool) -> None:
+    """Run ``evaluation.<name>`` and print it as JSON or with ``evaluation.format_<name>``."""
+    from . import evaluation
+
+    settings = _settings(ctx, embedder=embedder)
+    try:
+        result = getattr(evaluation, name)(settings, datasets)
+    except evaluation.DatasetMissing as exc:
+        raise ShopqaError(str(exc), 2) from exc
+    click.echo(json.dumps(result, indent=2) if as_json else getattr(evaluation, f"format_{name}")(result))
+
+
 @eval_group.command("intents")
 @_datasets_option
 @click.option("--embedder", help="Embedder spec (default: the configured one).")
@@ -201,14 +213,7 @@ def eval_intents(ctx: click.Context, datasets: Path, embedder: str | None, as_js
     The classifier is the one the service uses: trained on shopqa's bundled examples only,
     never on the rows it is tested on; thresholds come from app/data/calibration.json.
     """
-    from . import evaluation
-
-    settings = _settings(ctx, embedder=embedder)
-    try:
-        result = evaluation.intents(settings, datasets)
-    except evaluation.DatasetMissing as exc:
-        raise ShopqaError(str(exc), 2) from exc
-    click.echo(json.dumps(result, indent=2) if as_json else evaluation.format_intents(result))
+    _evaluate(ctx, "intents", datasets, embedder, as_json)
 
 
 @eval_group.command("sentiment")
@@ -218,14 +223,7 @@ def eval_intents(ctx: click.Context, datasets: Path, embedder: str | None, as_js
 @click.pass_context
 def eval_sentiment(ctx: click.Context, datasets: Path, embedder: str | None, as_json: bool) -> None:
     """Binary sentiment accuracy on the VADER Amazon snippets and the Chinese review sentences."""
-    from . import evaluation
-
-    settings = _settings(ctx, embedder=embedder)
-    try:
-        result = evaluation.sentiment(settings, datasets)
-    except evaluation.DatasetMissing as exc:
-        raise ShopqaError(str(exc), 2) from exc
-    click.echo(json.dumps(result, indent=2) if as_json else evaluation.format_sentiment(result))
+    _evaluate(ctx, "sentiment", datasets, embedder, as_json)
 
 
 @cli.group()
