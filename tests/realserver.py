@@ -21,7 +21,10 @@ def free_port() -> int:
 
 
 class RealServer:
-    """`python -m app.cli serve` with the given SHOPQA_* environment, until ``stop``."""
+    """`python -m app.cli serve` with the given SHOPQA_* environment, until ``stop``.
+
+    As a context manager it waits until the server is ready and stops it on leaving.
+    """
 
     def __init__(self, env: dict[str, str], log_path: Path):
         self.port = free_port()
@@ -43,6 +46,17 @@ class RealServer:
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError("server never became ready: " + self.log_path.read_text()[-3000:])
+
+    def __enter__(self) -> "RealServer":
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """Terminate and wait."""

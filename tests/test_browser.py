@@ -26,13 +26,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 def server(e5_index, tmp_path_factory):
     var = tmp_path_factory.mktemp("browser-var")
     users = json.dumps({"alice": generate_password_hash("s3cret")})
-    srv = RealServer({"SHOPQA_INDEX_DIR": str(e5_index), "SHOPQA_DATA_DIR": str(var), "SHOPQA_STAFF_USERS": users},
-                     var / "server.log")
-    try:
-        srv.wait_ready()
+    with RealServer({"SHOPQA_INDEX_DIR": str(e5_index), "SHOPQA_DATA_DIR": str(var), "SHOPQA_STAFF_USERS": users},
+                    var / "server.log") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,10 @@ TOKEN = "e2e-staff-token"
 @pytest.fixture(scope="module")
 def server(e5_index, tmp_path_factory):
     var = tmp_path_factory.mktemp("server-var")
-    srv = RealServer({"SHOPQA_INDEX_DIR": str(e5_index), "SHOPQA_DATA_DIR": str(var),
-                      "SHOPQA_STAFF_TOKENS": json.dumps([token_digest(TOKEN)]), "SHOPQA_THREADS": "8"},
-                     var / "server.log")
-    try:
-        srv.wait_ready()
+    with RealServer({"SHOPQA_INDEX_DIR": str(e5_index), "SHOPQA_DATA_DIR": str(var),
+                     "SHOPQA_STAFF_TOKENS": json.dumps([token_digest(TOKEN)]), "SHOPQA_THREADS": "8"},
+                    var / "server.log") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def post(url: str, body: dict, headers: dict | None = None, timeout: float = 300):
