@@ -85,14 +85,18 @@ def _source(hit: Hit, number: int | None = None) -> dict[str, Any]:
     return out
 
 
+def _clip(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + " ..."
+
+
 class Answerer:
     """The answer pipeline over one loaded index; cheap to build per request."""
 
     def __init__(self, index: ShopIndex, llm: LLM | None, prompts: Prompts, thresholds: Thresholds,
                  matcher: products.ProductMatcher | None = None, context_tokens: int = 1500,
-                 max_answer_tokens: int = 200, top_k: int = 6, reranker=None):
-        if context_tokens < 100 or top_k < 1:
-            raise ValueError("context_tokens >= 100 and top_k >= 1 are required")
+                 max_answer_tokens: int = 200, top_k: int = 6, reranker=None, focus_tokens: int = 0):
+        if context_tokens < 100 or top_k < 1 or focus_tokens < 0:
+            raise ValueError("context_tokens >= 100, top_k >= 1 and focus_tokens >= 0 are required")
         self.index = index
         self.llm = llm
         self.prompts = prompts
@@ -103,6 +107,7 @@ class Answerer:
         self.max_answer_tokens = max_answer_tokens
         self.top_k = top_k
         self.reranker = reranker
+        self.focus_tokens = focus_tokens
 
     # -- the pipeline ---------------------------------------------------------------------
     def answer(self, question: str, history: list[dict] | None = None,
@@ -148,20 +153,25 @@ class Answerer:
 
         context_hits = self._budget(hits[: self.top_k], mentions)
         passages = [h.unit.text for h in context_hits]
+        cross = any(h.unit.lang != lang for h in context_hits)
+        ranked = grounding.rank_sentences(query, passages, similarity=self._similarity if cross else None)
         failures: list[str] = []
         if self.llm is not None:
+            # The model sees only the best sentences (prompt evaluation dominates time to first
+            # token); citations and the grounding check refer to exactly what it saw.
+            shown = [(h, text) for h, text in zip(context_hits, self._focus(passages, ranked)) if text]
+            seen = [text for _, text in shown]
             # Only sentences that already pass the grounding check are streamed.
-            gate = grounding.SentenceGate(passages, on_token) if on_token else None
-            generated = self._generate(question, query, history, passages, lang, gate.feed if gate else None, upset)
+            gate = grounding.SentenceGate(seen, on_token) if on_token else None
+            generated = self._generate(question, query, history, seen, lang, gate.feed if gate else None, upset)
             timer.mark("generation")
-            check = grounding.check(generated, passages)
+            check = grounding.check(generated, seen)
             timer.mark("grounding")
             if check.ok:
-                sources = [_source(context_hits[n - 1], n) for n in check.cited]
+                sources = [_source(shown[n - 1][0], n) for n in check.cited]
                 return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base)
             failures = check.reasons
-        cross = any(h.unit.lang != lang for h in context_hits)
-        picked = grounding.extractive(query, passages, similarity=self._similarity if cross else None)
+        picked = grounding.extractive(query, passages, ranked=ranked)
         if not picked:
             return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(),
                           grounding=failures, **base)
@@ -177,6 +187,10 @@ class Answerer:
         """Cosine of the question with each sentence, by the index's embedder (cross-lingual)."""
         emb = self.index.embedder
         return (emb.embed_passages(sentences) @ emb.embed_queries([question])[0]).tolist()
+
+    def _focus(self, passages: list[str], ranked) -> list[str]:
+        """The passages cut to their best sentences, or whole when focusing is off (0)."""
+        return grounding.focus(passages, ranked, self.focus_tokens) if self.focus_tokens else list(passages)
 
     def _previous_products(self, history: list[dict]) -> list[products.Mention]:
         for turn in reversed(history):
@@ -255,7 +269,9 @@ class Answerer:
                   on_token: Callable[[str], None] | None, upset: bool = False) -> str:
         language = LANG_NAMES.get(lang, "English")
         context = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
-        turns = [f"{'Customer' if h['role'] == 'customer' else 'Assistant'}: {h['text']}" for h in history[-4:]]
+        # Earlier turns are cut short: every prompt token delays the first answer token.
+        turns = [f"{'Customer' if h['role'] == 'customer' else 'Assistant'}: {_clip(h['text'], 200)}"
+                 for h in history[-4:]]
         history_text = ("Conversation so far:\n" + "\n".join(turns) + "\n") if turns else ""
         system = self.prompts.render("answer_system")
         user = self.prompts.render("answer_user_upset" if upset else "answer_user", context=context, history=history_text, question=question,

@@ -130,7 +130,8 @@ class Resources:
             self._matcher = (index.generation, ProductMatcher(index.graph, load_glossary(extra)))
         return Answerer(index, self.llm, self.prompts, thresholds_for(index.manifest["embedder"]["id"], self.settings),
                         matcher=self._matcher[1], context_tokens=self.settings.context_tokens,
-                        max_answer_tokens=self.settings.max_answer_tokens, reranker=self.reranker)
+                        max_answer_tokens=self.settings.max_answer_tokens, reranker=self.reranker,
+                        focus_tokens=self.settings.focus_tokens)
 
     @property
     def ready(self) -> bool:

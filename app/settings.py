@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     reranker: str = Field("", description="Optional sentence-transformers CrossEncoder folder to rerank hits; "
                           "empty means no reranking (none ships by default).")
     context_tokens: int = Field(1500, ge=100, le=8000, description="Token budget of retrieved context in prompts.")
+    focus_tokens: int = Field(
+        220, ge=0, le=8000,
+        description="Token budget of the best sentences of the retrieved passages that the LLM is shown "
+                    "(prompt evaluation dominates time to first token on a CPU); 0 shows whole passages "
+                    "(up to context_tokens), which suits a larger model or a GPU.")
     max_answer_tokens: int = Field(200, ge=16, le=2048, description="Longest generated answer.")
 
     # -- routing and handoff

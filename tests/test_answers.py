@@ -7,6 +7,7 @@ from app.answer import Answerer, Thresholds
 from app.prompts import Prompts
 from app.rewrite import needs_context, standalone
 from doubles import CannedLLM, CopyingLLM
+from ingest.chunking import count_tokens
 from ingest.index import ShopIndex
 
 THRESHOLDS = Thresholds(curated=0.9, abstain=0.05)
@@ -41,6 +42,18 @@ def test_generated_answer_cites_the_right_source(index):
     assert [s["file"] for s in result.sources] == ["docs/warranty.html"]
     system, user = llm.prompts[0]
     assert "only the numbered passages" in system and "Passages:" in user and "[1]" in user
+
+
+def test_focused_context_keeps_citations_on_the_right_source(index):
+    llm = CopyingLLM()
+    answerer = Answerer(index, llm, Prompts(), THRESHOLDS, focus_tokens=60)
+    result = answerer.answer("How many months of warranty do the X200 and X300 phones carry?")
+    assert result.path == "generated", result.grounding
+    assert [s["file"] for s in result.sources] == ["docs/warranty.html"]
+    context = llm.prompts[0][1].split("Passages:\n", 1)[1].split("\nQuestion:", 1)[0]
+    assert count_tokens(context) <= 60 + 10  # the [n] markers are not in the budget
+    with pytest.raises(ValueError):
+        Answerer(index, llm, Prompts(), THRESHOLDS, focus_tokens=-1)
 
 
 def test_grounding_failure_falls_back_to_extractive(index):

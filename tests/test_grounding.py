@@ -1,7 +1,10 @@
 """The grounding check and the extractive fallback on their own."""
 from __future__ import annotations
 
-from app.grounding import check, extractive
+import pytest
+
+from app.grounding import check, extractive, focus, rank_sentences
+from ingest.chunking import count_tokens
 
 P = ["Return policy > Window\nYou can return any item within 30 days of delivery. Items must be unused.",
      "Shipping\nEU orders arrive in 7-12 business days. Express takes 3-5 days."]
@@ -65,3 +68,18 @@ def test_sentence_gate_streams_only_grounded_sentences():
         gate.feed(piece)
     assert "".join(out) == "Refunds take 5-7 business days [1]. Support answers Monday to Friday [2]."
     assert not gate.open
+
+
+def test_focus_keeps_the_best_sentences_within_budget():
+    passages = P + ["Gift cards\nGift cards never expire. They cannot be exchanged for cash. "
+                    "They work in every store and online."]
+    ranked = rank_sentences("How many days do I have to return an item?", passages)
+    out = focus(passages, ranked, budget_tokens=24)
+    assert out[0].startswith("Return policy > Window\n") and "within 30 days" in out[0]
+    assert out[2] == ""  # nothing about gift cards fits or matters
+    assert sum(count_tokens(text) for text in out) <= 24
+    # Everything that is shown is a sentence of its passage, in document order.
+    whole = focus(passages, ranked, budget_tokens=1000)
+    assert whole[2].split("\n", 1)[1] == passages[2].split("\n", 1)[1]
+    with pytest.raises(ValueError):
+        focus(passages, ranked, 0)
