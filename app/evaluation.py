@@ -135,8 +135,8 @@ def intents(settings: Settings, datasets: Path) -> dict[str, Any]:
     model, embedder = intent_model(settings)
     rows = [(t, lab) for t, lab in bitext(datasets) if not is_calibration(t)]
     oos = clinc_oos(datasets, ("oos_test",))
-    vectors = cached_queries(embedder, [t for t, _ in rows] + oos, _cache(settings))
-    results = model.predict_vectors(vectors)
+    texts = [t for t, _ in rows] + oos
+    results = model.predict_vectors(cached_queries(embedder, texts, _cache(settings)), texts)
     in_pred = [r.intent for r in results[: len(rows)]]
     gold = [lab for _, lab in rows]
     macro, per = _macro_f1(gold, in_pred)

@@ -275,3 +275,20 @@ def test_shop_intent_examples_and_bad_rows_are_reported(tmp_path, hash_embedder)
     assert problems and problems[0].path == "intents/extra.csv" and problems[0].line == 3
     with pytest.raises(ValueError, match="outside the taxonomy"):
         IntentClassifier(hash_embedder, [*bundled_examples()[:3], type(examples[0])("x", "bogus", "en", "t")])
+
+
+def test_lexical_features_need_the_texts_and_carry_a_keyword(hash_embedder):
+    from app.classify import EmbeddingClassifier
+
+    texts = ["i want an invoice", "send the invoice again", "invoice for my order",
+             "cancel it please", "please cancel my order", "cancel the purchase"]
+    labels = ["payment_invoice"] * 3 + ["cancel_order"] * 3
+    model = EmbeddingClassifier(hash_embedder, texts, labels, lexical_weight=1.0).fit()
+    message = "invoices pls"  # unseen words: only character n-grams link them to an intent
+    vector = hash_embedder.embed_queries([message])
+    probs = model.proba(vector, [message])[0]
+    assert probs[model.classes.index("payment_invoice")] > 0.6
+    with pytest.raises(ValueError, match="pass both"):
+        model.proba(vector)
+    with pytest.raises(ValueError):
+        EmbeddingClassifier(hash_embedder, texts, labels, lexical_weight=-1)
