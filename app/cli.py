@@ -192,6 +192,8 @@ def _datasets_option(f):
 
 def _evaluate(ctx: click.Context, name: str, datasets: Path, embedder: str | None, as_json: bool) -> None:
     """Run ``evaluation.<name>`` and print it as JSON or with ``evaluation.format_<name>``."""
+    from ingest.embedders import EmbedderError
+
     from . import evaluation
 
     settings = _settings(ctx, embedder=embedder)
@@ -199,6 +201,8 @@ def _evaluate(ctx: click.Context, name: str, datasets: Path, embedder: str | Non
         result = getattr(evaluation, name)(settings, datasets)
     except evaluation.DatasetMissing as exc:
         raise ShopqaError(str(exc), 2) from exc
+    except EmbedderError as exc:
+        raise ShopqaError(str(exc)) from exc
     click.echo(json.dumps(result, indent=2) if as_json else getattr(evaluation, f"format_{name}")(result))
 
 
