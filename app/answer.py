@@ -190,7 +190,11 @@ class Answerer:
 
     def _focus(self, passages: list[str], ranked) -> list[str]:
         """The passages cut to their best sentences, or whole when focusing is off (0)."""
-        return grounding.focus(passages, ranked, self.focus_tokens) if self.focus_tokens else list(passages)
+        if not self.focus_tokens:
+            return list(passages)
+        # The budget is in the model's own tokens when it can count them (CJK costs differ a lot).
+        return grounding.focus(passages, ranked, self.focus_tokens,
+                               count=getattr(self.llm, "count_tokens", None) or count_tokens)
 
     def _previous_products(self, history: list[dict]) -> list[products.Mention]:
         for turn in reversed(history):

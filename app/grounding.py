@@ -170,7 +170,8 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
     return [(p, s) for p, _, s in chosen]
 
 
-def focus(passages: list[str], ranked: list[tuple[float, int, int, str]], budget_tokens: int) -> list[str]:
+def focus(passages: list[str], ranked: list[tuple[float, int, int, str]], budget_tokens: int,
+          count=count_tokens) -> list[str]:
     """Cut each passage down to its title and its best sentences, within ``budget_tokens`` in all.
 
     A small model evaluates every prompt token before its first output token (SmolLM2-135M:
@@ -178,7 +179,8 @@ def focus(passages: list[str], ranked: list[tuple[float, int, int, str]], budget
     answer instead of whole passages. Sentences are taken best first (``ranked`` from
     :func:`rank_sentences`), each with the sentence after it when that still fits (answers often
     run over two sentences), and are put back in document order. A passage none of whose
-    sentences made it comes back as ``""``.
+    sentences made it comes back as ``""``. ``count(text) -> tokens`` should be the model's own
+    tokenizer when there is one (SmolLM2 spends about two tokens on a Chinese character).
     """
     if budget_tokens < 1:
         raise ValueError(f"budget_tokens must be positive, got {budget_tokens}")
@@ -190,8 +192,8 @@ def focus(passages: list[str], ranked: list[tuple[float, int, int, str]], budget
         for key in ((p_no, s_no), (p_no, s_no + 1)):
             if key in chosen or key not in by_position:
                 continue
-            cost = count_tokens(by_position[key]) + (0 if any(c[0] == key[0] for c in chosen)
-                                                     else count_tokens(titles[key[0] - 1]))
+            cost = count(by_position[key]) + (0 if any(c[0] == key[0] for c in chosen)
+                                              else count(titles[key[0] - 1]))
             if used + cost > budget_tokens:
                 continue
             chosen.add(key)

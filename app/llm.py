@@ -20,7 +20,11 @@ class LLMError(Exception):
 
 
 class LLM(Protocol):
-    """Streams a chat completion as text pieces."""
+    """Streams a chat completion as text pieces.
+
+    An LLM may also offer ``count_tokens(text) -> int`` (its own tokenizer); the answerer then
+    budgets the prompt in real model tokens instead of an estimate.
+    """
 
     id: str
 
@@ -76,6 +80,11 @@ class LlamaCppLLM:
         """The underlying llama_cpp.Llama (after warm-up)."""
         self.warm_up()
         return self._llama
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in this model's own vocabulary."""
+        self.warm_up()
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False))
 
     def stream(self, system: str, user: str, max_tokens: int = 256) -> Iterator[str]:
         """Yield the answer piece by piece."""

@@ -59,6 +59,9 @@ class RecordingLLM:
     def warm_up(self) -> None:
         self.inner.warm_up()
 
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
     def stream(self, system: str, user: str, max_tokens: int = 256):
         start = time.perf_counter()
         record = {"system": system, "user": user, "max_tokens": max_tokens, "first": None, "pieces": 0}

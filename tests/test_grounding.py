@@ -81,5 +81,9 @@ def test_focus_keeps_the_best_sentences_within_budget():
     # Everything that is shown is a sentence of its passage, in document order.
     whole = focus(passages, ranked, budget_tokens=1000)
     assert whole[2].split("\n", 1)[1] == passages[2].split("\n", 1)[1]
+    # The budget is counted by the model's tokenizer when given one: dearer tokens, fewer sentences.
+    dear = focus(passages, ranked, budget_tokens=40, count=lambda text: 2 * count_tokens(text))
+    assert sum(2 * count_tokens(text) for text in dear) <= 40
+    assert sum(map(len, dear)) < sum(map(len, focus(passages, ranked, budget_tokens=40)))
     with pytest.raises(ValueError):
         focus(passages, ranked, 0)

@@ -8,6 +8,7 @@ from app.calibration import thresholds_for
 from app.grounding import check
 from app.llm import LlamaCppLLM
 from app.prompts import Prompts
+from app.settings import Settings
 from ingest.index import ShopIndex
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,38 @@ def llm():
 
 @pytest.fixture(scope="module")
 def answerer(e5_index, e5_embedder, llm):
-    return Answerer(ShopIndex(e5_index, e5_embedder), llm, Prompts(), thresholds_for("e5-small"))
+    return Answerer(ShopIndex(e5_index, e5_embedder), llm, Prompts(), thresholds_for("e5-small"),
+                    focus_tokens=Settings().focus_tokens)
+
+
+class _Recording:
+    """The real LLM, keeping the prompts it is given."""
+
+    def __init__(self, inner):
+        self.inner, self.id, self.users = inner, inner.id, []
+
+    def warm_up(self):
+        self.inner.warm_up()
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+    def stream(self, system, user, max_tokens=256):
+        self.users.append(user)
+        yield from self.inner.stream(system, user, max_tokens)
+
+
+def test_focused_context_fits_its_budget_in_model_tokens(e5_index, e5_embedder, llm):
+    recording = _Recording(llm)
+    answerer = Answerer(ShopIndex(e5_index, e5_embedder), recording, Prompts(), thresholds_for("e5-small"),
+                        focus_tokens=80)
+    result = answerer.answer("退货的运费由谁承担？需要多少天退款？")
+    assert result.path in ("generated", "extractive") and recording.users
+    context = recording.users[0].split("Passages:\n", 1)[1].split("\nQuestion:", 1)[0]
+    blocks = [b.split("] ", 1)[1] for b in context.split("\n[")]
+    # SmolLM2 spends about two tokens per Chinese character; the budget is in its tokens.
+    assert sum(llm.count_tokens(b) for b in blocks) <= 80 + 2 * len(blocks)  # joins may merge tokens
+    assert llm.count_tokens("退货运费") > 4
 
 
 def test_curated_with_real_embedder(answerer):
