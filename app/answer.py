@@ -161,16 +161,17 @@ class Answerer:
             # token); citations and the grounding check refer to exactly what it saw.
             shown = [(h, text) for h, text in zip(context_hits, self._focus(passages, ranked)) if text]
             seen = [text for _, text in shown]
-            # Only sentences that already pass the grounding check are streamed.
-            gate = grounding.SentenceGate(seen, on_token) if on_token else None
-            generated = self._generate(question, query, history, seen, lang, gate.feed if gate else None, upset)
+            # Only sentences that already pass the grounding check are streamed, and generation
+            # stops at the first sentence that fails: the extractive answer replaces it anyway.
+            gate = grounding.SentenceGate(seen, on_token or (lambda _: None))
+            generated = self._generate(question, query, history, seen, lang, gate, upset)
             timer.mark("generation")
-            check = grounding.check(generated, seen)
+            check = grounding.check(generated, seen) if not gate.failed else None
             timer.mark("grounding")
-            if check.ok:
+            if check is not None and check.ok:
                 sources = [_source(shown[n - 1][0], n) for n in check.cited]
                 return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base)
-            failures = check.reasons
+            failures = check.reasons if check is not None else gate.failed
         picked = grounding.extractive(query, passages, ranked=ranked)
         if not picked:
             return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(),
@@ -270,7 +271,7 @@ class Answerer:
         return chosen
 
     def _generate(self, question: str, query: str, history: list[dict], passages: list[str], lang: str,
-                  on_token: Callable[[str], None] | None, upset: bool = False) -> str:
+                  gate: grounding.SentenceGate, upset: bool = False) -> str:
         language = LANG_NAMES.get(lang, "English")
         context = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
         # Earlier turns are cut short: every prompt token delays the first answer token.
@@ -281,8 +282,15 @@ class Answerer:
         user = self.prompts.render("answer_user_upset" if upset else "answer_user", context=context, history=history_text, question=question,
                                    language=language)
         pieces: list[str] = []
-        for piece in self.llm.stream(system, user, self.max_answer_tokens):
-            pieces.append(piece)
-            if on_token:
-                on_token(piece)
+        stream = self.llm.stream(system, user, self.max_answer_tokens)
+        try:
+            for piece in stream:
+                pieces.append(piece)
+                gate.feed(piece)
+                if gate.failed:
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()  # frees the model (and its queue slot) at once, not at garbage collection
         return re.sub(r"\s+\n", "\n", "".join(pieces)).strip()

@@ -220,7 +220,8 @@ class SentenceGate:
     Tokens are buffered until a sentence ends; the answer so far is then checked against the
     passages and, if grounded, its new part is emitted. The first sentence that fails closes
     the gate: nothing unsupported ever reaches the customer, and the final answer (generated
-    or the extractive fallback) replaces what was streamed.
+    or the extractive fallback) replaces what was streamed. ``failed`` then holds the check's
+    reasons, so the caller can stop generating: the answer is lost either way.
     """
 
     def __init__(self, passages: list[str], emit):
@@ -230,6 +231,7 @@ class SentenceGate:
         self.sent = ""
         self.checked = 0
         self.open = True
+        self.failed: list[str] = []
 
     def feed(self, piece: str) -> None:
         """Take the next piece of generated text."""
@@ -240,7 +242,12 @@ class SentenceGate:
         for end in ends:  # one sentence at a time, so a bad later sentence cannot hold back a good one
             self.checked = end
             result = check(self.buffer[:end], self.passages)
-            if not result.ok or not result.answer.startswith(self.sent):
+            if not result.ok:
+                self.open, self.failed = False, result.reasons
+                return
+            if not result.answer.startswith(self.sent):
+                # The check re-read earlier sentences differently (e.g. the joiner changed when
+                # Chinese text appeared): stop streaming, but let the final check decide.
                 self.open = False
                 return
             delta = result.answer[len(self.sent):]

@@ -65,17 +65,19 @@ class RecordingLLM:
     def stream(self, system: str, user: str, max_tokens: int = 256):
         start = time.perf_counter()
         record = {"system": system, "user": user, "max_tokens": max_tokens, "first": None, "pieces": 0}
-        for piece in self.inner.stream(system, user, max_tokens):
-            if record["first"] is None:
-                record["first"] = time.perf_counter() - start
-            record["pieces"] += 1
-            yield piece
-        record["total"] = time.perf_counter() - start
-        self.calls.append(record)
+        try:
+            for piece in self.inner.stream(system, user, max_tokens):
+                if record["first"] is None:
+                    record["first"] = time.perf_counter() - start
+                record["pieces"] += 1
+                yield piece
+        finally:  # also when shopqa stops a generation that failed the grounding check
+            record["total"] = time.perf_counter() - start
+            self.calls.append(record)
 
 
 def direct_tokens_per_s(llama, call: dict) -> float:
-    """llama-cpp-python alone on the same chat prompt: generated tokens per second after the first."""
+    """llama-cpp-python alone on the same chat prompt and as many tokens: tokens per second after the first."""
     start = time.perf_counter()
     first, pieces = None, 0
     for chunk in llama.create_chat_completion(
@@ -85,6 +87,8 @@ def direct_tokens_per_s(llama, call: dict) -> float:
             if first is None:
                 first = time.perf_counter()
             pieces += 1
+            if pieces >= call["pieces"]:
+                break  # as many tokens as shopqa generated (it stops at a failed grounding check)
     end = time.perf_counter()
     return (pieces - 1) / (end - first) if first and pieces > 1 and end > first else float("nan")
 

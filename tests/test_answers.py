@@ -65,6 +65,20 @@ def test_grounding_failure_falls_back_to_extractive(index):
     assert result.sources and all(f"[{s['ref']}]" in result.answer for s in result.sources)
 
 
+def test_generation_stops_at_the_first_ungrounded_sentence(index):
+    class Counting(CannedLLM):
+        def stream(self, system, user, max_tokens=256):
+            self.yielded = 0
+            for piece in super().stream(system, user, max_tokens):
+                self.yielded += 1
+                yield piece
+
+    llm = Counting("Refunds take 60 days [1]. " + "Then we also send a voucher for the trouble. " * 30)
+    result = make(index, llm).answer("How long does a refund to my card take after a return?")
+    assert result.path == "extractive" and any("60" in reason for reason in result.grounding)
+    assert llm.yielded <= 6  # the first sentence and the piece that closed it, not 270 words
+
+
 def test_model_that_does_not_know_is_not_an_answer(index):
     result = make(index, CannedLLM("I'm sorry, I don't know.")).answer("When does support answer on weekdays?")
     assert result.path == "extractive" and "9:00-18:00" in result.answer
