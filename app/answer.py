@@ -159,7 +159,8 @@ class Answerer:
         if self.llm is not None:
             # The model sees only the best sentences (prompt evaluation dominates time to first
             # token); citations and the grounding check refer to exactly what it saw.
-            shown = [(h, text) for h, text in zip(context_hits, self._focus(passages, ranked)) if text]
+            shown = ([(h, text) for h, text in zip(context_hits, self._focus(passages, ranked)) if text]
+                     or list(zip(context_hits, passages)))  # no rankable sentence: show the passages
             seen = [text for _, text in shown]
             # Only sentences that already pass the grounding check are streamed, and generation
             # stops at the first sentence that fails: the extractive answer replaces it anyway.
