@@ -79,7 +79,10 @@ def test_search_page_finds_an_faq(server, page):
     hit.wait_for()
     assert hit.locator("mark").count() >= 1
     page.select_option("#type", "faq")
-    page.locator(".hit").first.wait_for()
+    # The earlier hits stay on the page until the filtered search returns: wait for the new list
+    # (a filter that does not work times out here).
+    page.wait_for_function("""() => { const m = [...document.querySelectorAll('.hit .meta')];
+        return m.length > 0 && m.every(e => e.innerText.includes('faq')); }""", timeout=30_000)
     assert all("faq" in t for t in page.locator(".hit .meta").all_inner_texts())
     page.screenshot(path=str(SHOTS / "search.png"), full_page=True)
 
