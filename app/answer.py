@@ -11,6 +11,7 @@ Every answer records its path, sources and stage timings.
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -154,7 +155,10 @@ class Answerer:
         context_hits = self._budget(hits[: self.top_k], mentions)
         passages = [h.unit.text for h in context_hits]
         cross = any(h.unit.lang != lang for h in context_hits)
-        ranked = grounding.rank_sentences(query, passages, similarity=self._similarity if cross else None)
+        # Ranked once, when first needed (focusing, or the extractive fallback): across languages
+        # it embeds every sentence, which a generated answer shown whole passages never needs.
+        ranked = functools.cache(lambda: grounding.rank_sentences(
+            query, passages, similarity=self._similarity if cross else None))
         failures: list[str] = []
         if self.llm is not None:
             # The model sees only the best sentences (prompt evaluation dominates time to first
@@ -173,7 +177,7 @@ class Answerer:
                 sources = [_source(shown[n - 1][0], n) for n in check.cited]
                 return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base)
             failures = check.reasons if check is not None else gate.failed
-        picked = grounding.extractive(query, passages, ranked=ranked)
+        picked = grounding.extractive(query, passages, ranked=ranked())
         if not picked:
             return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(),
                           grounding=failures, **base)
@@ -190,12 +194,12 @@ class Answerer:
         emb = self.index.embedder
         return (emb.embed_passages(sentences) @ emb.embed_queries([question])[0]).tolist()
 
-    def _focus(self, passages: list[str], ranked) -> list[str]:
-        """The passages cut to their best sentences, or whole when focusing is off (0)."""
+    def _focus(self, passages: list[str], ranked: Callable[[], list]) -> list[str]:
+        """The passages cut to their best sentences (``ranked()``), or whole when focusing is off (0)."""
         if not self.focus_tokens:
             return list(passages)
         # The budget is in the model's own tokens when it can count them (CJK costs differ a lot).
-        return grounding.focus(passages, ranked, self.focus_tokens,
+        return grounding.focus(passages, ranked(), self.focus_tokens,
                                count=getattr(self.llm, "count_tokens", None) or count_tokens)
 
     def _previous_products(self, history: list[dict]) -> list[products.Mention]:
