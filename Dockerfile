@@ -15,7 +15,8 @@ COPY examples ./examples
 COPY indexes/README.md ./indexes/README.md
 
 # The ask at the end embeds the routing models' examples once, so the container starts fast.
-RUN bash scripts/install.sh \
+# PyPI's torch for Linux is the multi-GB CUDA build; the CPU build comes from PyTorch's index.
+RUN TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu bash scripts/install.sh \
  && .venv/bin/shopqa ingest examples/sample-shop --quiet \
  && .venv/bin/shopqa ask "hello" --no-llm --json > /dev/null
 

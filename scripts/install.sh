@@ -13,9 +13,15 @@ fi
 PIP="$VENV/bin/python -m pip --disable-pip-version-check"
 $PIP install -q --upgrade pip wheel setuptools
 # CPU torch first: an unpinned torch (pulled by sentence-transformers) would be a multi-GB CUDA build.
+# Plain PyPI serves the CUDA build of torch for Linux x86_64, so anywhere without a local CPU
+# wheel (the Dockerfile, a fresh server) set TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu.
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   echo "==> installing torch (CPU build)"
-  $PIP install -q "torch==2.13.0"
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    $PIP install -q "torch==2.13.0" --index-url "$TORCH_INDEX_URL"
+  else
+    $PIP install -q "torch==2.13.0"
+  fi
 fi
 if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
   echo "==> building llama-cpp-python (5-7 minutes on 2 cores the first time; the wheel is cached)"
