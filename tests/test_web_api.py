@@ -218,6 +218,20 @@ def test_search_marks_terms_and_filters_language(client):
     assert client.get("/api/search?q=x&lang=fr").status_code == 400
 
 
+def test_past_chats_are_searchable_by_staff_only(client):
+    # Chats keep customers' names, order numbers and addresses (only emails, phones and cards
+    # are redacted), so an anonymous client must not be able to search them.
+    anon = client.get("/api/search?q=X300+case&k=20").json["hits"]
+    assert anon and all(h["type"] != "chat" for h in anon)
+    denied = client.get("/api/search?q=X300+case&type=chat")
+    assert denied.status_code == 403 and denied.json["error"] == "staff_only"
+    staff = client.get("/api/search?q=X300+case&type=chat", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert staff.status_code == 200 and staff.json["hits"]
+    assert all(h["type"] == "chat" for h in staff.json["hits"])
+    everything = client.get("/api/search?q=X300+case&k=20", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert any(h["type"] == "chat" for h in everything.json["hits"])
+
+
 def test_metrics_openapi_and_logs_without_pii(client, caplog):
     caplog.set_level(logging.INFO, logger="shopqa")
     client.post("/api/chat", json={"message": "my email is bob@example.com, card 4111 1111 1111 1111, where is my order?"})

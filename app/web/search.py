@@ -4,16 +4,21 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from ..retrieval import HybridRetriever
+from .auth import current_staff
 from .highlight import mark
 
 bp = Blueprint("search", __name__)
 TYPES = {"doc", "faq", "product", "chat"}
+# Past chats are redacted for emails, phones and cards only; they still hold customers' names,
+# order numbers and addresses, so only staff may search them. Customers get the published rest.
+PUBLIC_TYPES = TYPES - {"chat"}
 
 
 @bp.get("/api/search")
 def api_search():
     """``GET /api/search?q=&k=&type=&lang=``: fused hits with title, source, snippet (and
-    ``snippet_html`` with the matched terms in <mark>), score, type and language."""
+    ``snippet_html`` with the matched terms in <mark>), score, type and language. Past chats
+    are searched only for staff (a login or a bearer token); others get 403 for ``type=chat``."""
     query = (request.args.get("q") or "").strip()
     if not query:
         return jsonify(error="empty_query", message="pass a query as ?q=..."), 400
@@ -30,6 +35,11 @@ def api_search():
     types = {t for t in request.args.get("type", "").split(",") if t}
     if types - TYPES:
         return jsonify(error="bad_type", message=f"type must be among {sorted(TYPES)}"), 400
+    if current_staff() is None:
+        if "chat" in types:
+            return jsonify(error="staff_only", message="past chats are searchable by staff only; "
+                           "log in at /login or send a staff bearer token"), 403
+        types = types or set(PUBLIC_TYPES)
     res = current_app.extensions["shopqa"]
     if not res.ready:
         return jsonify(error="not_ready", message=res.error), 503
