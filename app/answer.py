@@ -224,9 +224,39 @@ class Answerer:
         return unit.meta["answer"], source
 
     def _graph_answer(self, question: str, mentions: list[products.Mention], lang: str):
-        """Compatibility between two named products, answered from the graph alone."""
-        if len(mentions) < 2 or not products.COMPAT.search(question):
-            return None
+        """Catalogue facts answered from the graph alone: compatibility between two named
+        products, or the price and stock of named products."""
+        if len(mentions) >= 2 and products.COMPAT.search(question):
+            return self._compat_answer(mentions, lang)
+        if 1 <= len(mentions) <= 3 and products.asks_price_or_stock(question):
+            return self._price_stock_answer(mentions, lang)
+        return None
+
+    def _price_stock_answer(self, mentions: list[products.Mention], lang: str):
+        """"X (SKU) costs 289.00 USD and is in stock." for each named product, from the catalogue."""
+        g = self.index.graph
+        lines = []
+        for m in mentions:
+            data = g.nodes[f"product:{m.sku}"]
+            stock = self.prompts.message("in_stock" if data["in_stock"] else "out_of_stock", lang)
+            lines.append(self.prompts.message("product_card", lang, name=data["name"], sku=m.sku,
+                                              price=f"{data['price']:.2f}", currency=data["currency"], stock=stock))
+        return " ".join(lines), self._card_sources([m.sku for m in mentions])
+
+    def _card_sources(self, skus: list[str]) -> list[dict]:
+        """The product cards of ``skus`` as cited sources, numbered in order."""
+        sources = []
+        for sku in skus:
+            card = self.index.db().execute("SELECT id, text, source FROM units WHERE record_key = ?",
+                                           (f"product:{sku}",)).fetchone()
+            if card:
+                sources.append({"id": card["id"], "title": self.index.graph.nodes[f"product:{sku}"]["name"],
+                                "source": card["source"], "file": card["source"], "type": "product",
+                                "snippet": card["text"][:240], "score": 1.0, "ref": len(sources) + 1})
+        return sources
+
+    def _compat_answer(self, mentions: list[products.Mention], lang: str):
+        """Whether the first two named products fit together, with what fits instead."""
         g = self.index.graph
         first, second = mentions[0].sku, mentions[1].sku
         # The accessory is the one that is not a main product of the other ("case fits phone").
@@ -246,15 +276,7 @@ class Answerer:
             if alternatives:
                 text += " " + self.prompts.message("compat_alternatives", lang, product=node(main)["name"], items=", ".join(
                     self._stock_note(s, lang) for s in alternatives))
-        sources = []
-        for sku in (acc, main):
-            card = self.index.db().execute("SELECT id, text, source FROM units WHERE record_key = ?",
-                                           (f"product:{sku}",)).fetchone()
-            if card:
-                sources.append({"id": card["id"], "title": node(sku)["name"], "source": card["source"],
-                                "file": card["source"], "type": "product", "snippet": card["text"][:240],
-                                "score": 1.0, "ref": len(sources) + 1})
-        return text, sources
+        return text, self._card_sources([acc, main])
 
     def _stock_note(self, sku: str, lang: str) -> str:
         data = self.index.graph.nodes[f"product:{sku}"]

@@ -18,6 +18,22 @@ COMPAT = re.compile(r"\b(fit|fits|compatible|compatibility|work with|works with|
                     r"适用|兼容|能用|能不能用|可以用|适配|合适|配得上|装得上", re.I)
 
 
+# Words that ask what a product costs, or whether it can be bought now.
+PRICE = re.compile(r"\b(price|prices|priced|cost|costs|how much|expensive|cheap|cheaper)\b|"
+                   r"多少钱|价格|价钱|售价|几块钱|多钱|贵不贵|便宜", re.I)
+STOCK = re.compile(r"\b(in stock|out of stock|available|availability|sold out|restock|restocked|back in stock)\b|"
+                   r"有货|有没有货|没货|缺货|库存|现货|还有吗|有卖|能买到|卖完", re.I)
+# ...unless the cost asked about is not the product's own (shipping, duties, repairs, fees).
+OTHER_COST = re.compile(r"\b(ship|shipping|shipped|delivery|deliver|postage|return|returns|refund|warranty|repair|"
+                        r"fee|fees|tax|taxes|customs|duty|duties|gift wrap|wrapping)\b|"
+                        r"运费|邮费|快递费|配送|退货|退款|保修|维修|关税|税|手续费|包装费", re.I)
+
+
+def asks_price_or_stock(text: str) -> bool:
+    """True for a question about a product's own price or availability (not shipping or fees)."""
+    return bool(PRICE.search(text) or STOCK.search(text)) and not OTHER_COST.search(text)
+
+
 # Words customers use *about* products; never anchors even when a product name contains them.
 _QUESTION_WORDS = frozenset("compatible compatibility fit fits work works use price cost stock available buy sell "
                             "order ship shipping return refund warranty much many".split())

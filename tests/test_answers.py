@@ -111,6 +111,25 @@ def test_compatibility_from_the_graph(index, question, yes):
     assert {s["type"] for s in result.sources} == {"product"}
 
 
+@pytest.mark.parametrize("question,expected", [
+    ("How much is the X300 phone?", ["Tiny X300 phone (TP-X300) costs 449.00 USD and is in stock."]),
+    ("Is the X300 silicone case in stock?", ["TP-CASE-X300", "21.90 USD", "out of stock"]),
+    ("X200 手机多少钱？", ["TP-X200", "299.00 USD"]),
+])
+def test_price_and_stock_from_the_catalogue(index, question, expected):
+    llm = CannedLLM("It costs 5 USD.")  # never asked: catalogue facts come from the catalogue
+    result = make(index, llm).answer(question)
+    assert result.path == "graph" and llm.prompts == [], result
+    assert all(e in result.answer for e in expected), result.answer
+    assert result.sources and {s["type"] for s in result.sources} == {"product"}
+
+
+def test_shipping_cost_is_not_a_product_price(index):
+    # "How much" about shipping names a product but asks about the shop's shipping fees.
+    result = make(index, CannedLLM("x")).answer("How much is shipping for the X200 phone?")
+    assert result.path != "graph"
+
+
 def test_follow_up_uses_the_conversation(index):
     history = [{"role": "customer", "text": "How long do refunds take?", "standalone": "How long do refunds take?",
                 "meta": {}},

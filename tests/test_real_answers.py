@@ -97,6 +97,12 @@ def test_compatibility_from_the_graph(answerer):
     assert "TP-CASE-X300" in result.answer
 
 
+def test_price_and_stock_from_the_catalogue(answerer):
+    result = answerer.answer("X300 的手机壳多少钱？有货吗？")
+    assert result.path == "graph" and "TP-CASE-X300" in result.answer and "21.90 USD" in result.answer
+    assert "缺货" in result.answer
+
+
 def test_follow_up(answerer):
     first = answerer.answer("How long do refunds take?")
     history = [{"role": "customer", "text": "How long do refunds take?", "standalone": first.standalone, "meta": {}},
