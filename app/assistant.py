@@ -113,6 +113,28 @@ class Assistant:
         return reply
 
     # -- routing ---------------------------------------------------------------------------
+    def _rescue(self, message: str, intent: IntentResult) -> IntentResult:
+        """An out-of-scope verdict overruled for a message that names the shop's own orders or
+        products: it is about the shop however it is phrased ("order status RL-50001"), so the
+        model's best in-scope intent is taken instead."""
+        shapes = self.orders.id_shapes()
+        names_order = bool(shapes) and extract_order_id(message, shapes) is not None
+        names_product = bool(self.answerer.matcher.find(message))
+        if not (names_order or names_product):
+            return intent
+        in_scope = [name for name, _ in intent.alternatives if name != "out_of_scope"]
+        if names_order:
+            # An order number makes it an order task; without one in the top guesses, a status question.
+            best = next((n for n in in_scope if n in ORDER_TASKS), "order_status")
+        else:
+            # A product named with an order-ish phrasing ("can I order the X300?") is a product question.
+            best = next((n for n in in_scope if n not in ORDER_TASKS), "product_question")
+            if self.intents.taxonomy[best]["route"] in ("order", "out_of_scope"):
+                best = "product_question"
+        meta = self.intents.taxonomy[best]
+        confidence = dict(intent.alternatives).get(best, 0.0)
+        return IntentResult(best, meta["coarse"], meta["route"], confidence, intent.similarity, intent.alternatives)
+
     def _route(self, message: str, session_id: str, history: list[dict], state: dict, lang: str,
                intent: IntentResult, mood: Sentiment, on_token, vector=None) -> Reply:
         msg = self.prompts.message
@@ -130,6 +152,11 @@ class Assistant:
             return self._handoff_reply("strong_negative_sentiment", base)
         if intent.coarse == "complaint" and mood.label == "negative":
             return self._handoff_reply("complaint_negative", base)
+
+        if intent.intent == "out_of_scope":
+            intent = self._rescue(message, intent)
+            base["intent"] = {**intent.as_dict(), **({"rescued_from": "out_of_scope"}
+                                                     if intent.intent != "out_of_scope" else {})}
 
         last = next((h for h in reversed(history) if h.get("role") == "assistant"), None)
         # "and for PayPal?": an elliptical follow-up continues the previous (knowledge) topic;
@@ -156,15 +183,6 @@ class Assistant:
         route = "knowledge" if follows_up else intent.route
         if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it
             route = "knowledge"
-        if route == "out_of_scope" and self.answerer.matcher.find(message):
-            # A message naming the shop's own products is about the shop, however it is phrased:
-            # take the model's best in-scope intent instead.
-            best = next((name for name, _ in intent.alternatives if name != "out_of_scope"), "product_question")
-            route = self.intents.taxonomy[best]["route"]
-            if route in ("order", "out_of_scope"):
-                route = "knowledge"
-            base["intent"] = {**base["intent"], "name": best, "coarse": self.intents.taxonomy[best]["coarse"],
-                              "rescued_from": "out_of_scope"}
         if route == "recommend":
             reply = self._recommend(message, state, lang, base, vector)
         elif route == "chitchat":

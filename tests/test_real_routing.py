@@ -54,6 +54,18 @@ def test_real_intents(res, message, intent):
     assert res.assistant().intents.predict(message).intent == intent
 
 
+@pytest.mark.parametrize("message", ["order status T-1001", "What is the status of order T-1001?",
+                                     "T-1001 status please"])
+def test_a_message_naming_an_order_is_never_out_of_scope(res, message):
+    # Terse order messages sit below the out-of-scope similarity threshold with e5; the shop's
+    # own order number says they are about the shop, so the order flow asks for the email.
+    assistant = res.assistant()
+    raw = assistant.intents.predict(message)
+    reply = assistant.handle(message)
+    assert reply.route == "order" and reply.details["order_step"] == "ask_email", (raw, reply.answer)
+    assert "JD0001" not in reply.answer  # nothing disclosed before verification
+
+
 def test_angry_chinese_message_escalates_with_ticket_and_webhook(res, hook):
     _, received = hook
     before = len(received)
