@@ -177,7 +177,8 @@ class Answerer:
                 sources = [_source(shown[n - 1][0], n) for n in check.cited]
                 return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base)
             failures = check.reasons if check is not None else gate.failed
-        picked = grounding.extractive(query, passages, ranked=ranked())
+        published = {n for n, h in enumerate(context_hits, start=1) if h.unit.type != "chat"}
+        picked = grounding.extractive(query, passages, ranked=grounding.prefer(ranked(), published))
         if not picked:
             return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(),
                           grounding=failures, **base)

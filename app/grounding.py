@@ -13,6 +13,10 @@ from ingest.chunking import count_tokens, split_sentences
 from ingest.tokenize import codes, tokenize
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# Markdown that reads as noise in a chat bubble: list markers, headings, emphasis, links.
+_MD_LEAD = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,2}[.)]\s+|#{1,6}\s+|>\s*)+")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(?=\S)(.+?)(?<=\S)\1")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((?:https?://|/)[^)\s]*\)")
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 # Refusals and meta-talk are not answers, whatever the context says.
@@ -167,7 +171,30 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
         chosen.append((p_no, s_no, sentence))
         used += len(sentence)
     chosen.sort(key=lambda c: (c[0], c[1]))  # read in document order
-    return [(p, s) for p, _, s in chosen]
+    return [(p, plain(s)) for p, _, s in chosen]
+
+
+def plain(sentence: str) -> str:
+    """A sentence quoted from an article without its Markdown (list markers, emphasis, links)."""
+    text = _MD_LINK.sub(r"\1", _MD_LEAD.sub("", sentence))
+    return _MD_EMPHASIS.sub(r"\2", text).strip()
+
+
+def prefer(ranked: list[tuple[float, int, int, str]], preferred: set[int],
+           ratio: float = 0.5) -> list[tuple[float, int, int, str]]:
+    """``ranked`` cut to the sentences of the ``preferred`` passage numbers, when their best
+    sentence scores at least ``ratio`` of the best overall; otherwise ``ranked`` unchanged.
+
+    Past chats answer *one* customer ("so yes, you are still within the window"); quoted to
+    another they can state a wrong conclusion. The shop's published articles, FAQs and product
+    cards are preferred, and a chat is quoted only when they hold nothing close.
+    """
+    if not 0.0 < ratio <= 1.0:
+        raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+    if not ranked:
+        return ranked
+    kept = [c for c in ranked if c[1] in preferred]
+    return kept if kept and kept[0][0] >= ratio * ranked[0][0] else ranked
 
 
 def focus(passages: list[str], ranked: list[tuple[float, int, int, str]], budget_tokens: int,

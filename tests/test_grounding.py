@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.grounding import check, extractive, focus, rank_sentences
+from app.grounding import check, extractive, focus, plain, prefer, rank_sentences
 from ingest.chunking import count_tokens
 
 P = ["Return policy > Window\nYou can return any item within 30 days of delivery. Items must be unused.",
@@ -87,3 +87,41 @@ def test_focus_keeps_the_best_sentences_within_budget():
     assert sum(map(len, dear)) < sum(map(len, focus(passages, ranked, budget_tokens=40)))
     with pytest.raises(ValueError):
         focus(passages, ranked, 0)
+
+
+def test_extractive_prefers_published_passages_over_past_chats():
+    passages = [
+        "Customer: I'm a Bronze member, bought boots 2 months ago, can I still return them?\n"
+        "Agent: Bronze members can return within 90 days of purchase, so yes, you are still within the window.",
+        "Returns\nBronze members can return items within 90 days of purchase. Silver members have 180 days.",
+    ]
+    question = "I'm a Bronze member and bought boots 5 months ago. Can I still return them?"
+    ranked = rank_sentences(question, passages)
+    assert ranked[0][1] == 1  # the chat's conclusion matches the question best...
+    picked = extractive(question, passages, ranked=prefer(ranked, {2}))
+    assert picked and all(p == 2 for p, _ in picked)  # ...but the article states the rule
+    # With nothing close in the published passages, the chat is still used.
+    weak = ["Customer: where is the warehouse?\nAgent: Our warehouse was closed from 1 to 7 October for the holiday.",
+            "Shipping\nWe ship with DHL."]
+    r = rank_sentences("Was the warehouse closed in October?", weak)
+    assert prefer(r, {2}) == r
+    with pytest.raises(ValueError):
+        prefer(r, {2}, ratio=0)
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("- **Bronze members** can return items within 90 days.", "Bronze members can return items within 90 days."),
+    ("1. Start at [our returns page](https://shop.example/returns) with your order number.",
+     "Start at our returns page with your order number."),
+    ("## Refunds take 5-7 business days.", "Refunds take 5-7 business days."),
+    ("Prices are 3 * 2 = 6 USD and 5 * 4 = 20 USD.", "Prices are 3 * 2 = 6 USD and 5 * 4 = 20 USD."),
+    ("退货期限为 **30 天**。", "退货期限为 30 天。"),
+])
+def test_quoted_sentences_lose_their_markdown(raw, clean):
+    assert plain(raw) == clean
+
+
+def test_extractive_answers_quote_without_markdown():
+    passage = "Returns\n- **Bronze members** can return items within 90 days of purchase."
+    assert extractive("How long can Bronze members return items?", [passage]) == [
+        (1, "Bronze members can return items within 90 days of purchase.")]
