@@ -15,6 +15,7 @@ import click
 from .settings import ConfigError, Settings
 
 EXIT_STRICT, EXIT_LOCKED, EXIT_CONFIG = 3, 4, 5
+_RERUN = "run without --quiet to list them"  # --quiet counts the problems; this says how to see them
 
 
 class ShopqaError(click.ClickException):
@@ -77,9 +78,11 @@ def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder:
     """Turn SHOP_DIR into a FAISS index, a BM25 keyword index and a product graph.
 
     SHOP_DIR may hold docs/ (.md .txt .html), faqs/ (.csv .jsonl), chats/ (.jsonl),
-    catalog/ (.csv .jsonl) and orders/ (.csv .jsonl); see the README for the formats.
+    catalog/ (.csv .jsonl), orders/ (.csv .jsonl) and intents/ (.csv .jsonl; extra
+    intent examples, checked here and read by the service); see the README for the formats.
     Re-running is incremental: only records whose content changed are embedded again.
-    Malformed records are reported as path:line: problem and skipped.
+    Malformed records are reported as path:line: problem and skipped (with --quiet only
+    counted).
     """
     from ingest.lock import LockHeld
     from ingest.manifest import IndexUnusable
@@ -95,6 +98,8 @@ def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder:
                              progress=progress)
         report = run(opts)
     except StrictFailure as exc:
+        if quiet:  # one line: the count, and how to see the list
+            raise ShopqaError(f"{exc}; {_RERUN}", EXIT_STRICT) from exc
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise ShopqaError(str(exc), EXIT_STRICT) from exc
@@ -108,13 +113,16 @@ def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder:
 
 
 def _print_report(report, settings: Settings, quiet: bool) -> None:
-    for problem in report.problems:
-        click.echo(f"warning: {problem}", err=True)
+    """The problems and the summary; with ``quiet`` one line that still counts the problems."""
     delta = f"{report.added} added, {report.changed} changed, {report.removed} removed"
     if quiet:
-        click.echo(f"{delta} ({report.embedded_units} chunks embedded, {len(report.problems)} problems, "
-                   f"{report.wall_seconds:.1f} s)")
+        count = len(report.problems)
+        # The problems are not listed, so the line must say there are some and how to see them.
+        problems = f"{count} problem{'' if count == 1 else 's'}" + (f"; {_RERUN}" if count else "")
+        click.echo(f"{delta} ({report.embedded_units} chunks embedded, {report.wall_seconds:.1f} s); {problems}")
         return
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
     where = f"{settings.index_dir} ({report.generation})" if report.generation else str(settings.index_dir)
     click.echo(f"Index: {where}{'' if report.swapped else ' - unchanged'}")
     click.echo(f"  {'type':<8} {'records':>8} {'units':>7}")

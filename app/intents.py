@@ -59,6 +59,11 @@ def bundled_examples() -> list[Example]:
     return out
 
 
+# File types of the shop's intents/ folder. ingest's scan accepts and checks the same ones, so
+# a file ingest passes is a file the service reads.
+EXTENSIONS = (".csv", ".jsonl")
+
+
 def _read(path: Path, rel: str, problems: list[Problem]) -> str:
     try:
         return read_text(path, 20_000_000)
@@ -67,24 +72,56 @@ def _read(path: Path, rel: str, problems: list[Problem]) -> str:
         return ""
 
 
+def intent_files(shop_dir: Path) -> list[Path]:
+    """The files of the shop's ``intents/`` folder that the service reads, sorted.
+
+    Only files directly in ``intents/`` with a known extension; hidden files (editor
+    backups, .DS_Store) are left out, as ingest leaves them out.
+    """
+    folder = Path(shop_dir) / "intents"
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in EXTENSIONS]
+
+
+def parse_examples(text: str, rel: str, suffix: str, problems: list[Problem]) -> list[Example]:
+    """The examples in one ``intents/`` file (``text,intent`` rows of a .csv or .jsonl).
+
+    A malformed row, a row without text and a row whose intent is not in the taxonomy are
+    appended to ``problems`` as ``rel:line`` and skipped. ingest calls this too, so what
+    ``shopqa ingest`` reports is exactly what the service skips.
+    """
+    names = set(taxonomy())
+    out: list[Example] = []
+    for line, row in rows(text, rel, suffix, problems):
+        utterance, intent = str(row.get("text") or "").strip(), str(row.get("intent") or "").strip()
+        if not utterance:
+            problems.append(Problem(rel, line, "missing 'text'; skipped"))
+        elif intent not in names:
+            what = f"unknown intent {intent!r}" if intent else "missing 'intent'"
+            problems.append(Problem(rel, line, f"{what}; use one of: {', '.join(sorted(names))}; skipped"))
+        else:
+            out.append(Example(utterance, intent, detect_lang(utterance), rel))
+    return out
+
+
 def shop_examples(shop_dir: Path, problems: list[Problem] | None = None) -> list[Example]:
-    """The shop's own examples (intents/ folder) and labelled first turns of its chats."""
+    """The shop's own examples (intents/ folder) and labelled first turns of its chats.
+
+    Problems in the intents/ files are appended to ``problems``; problems in chats are not,
+    because ingest reports those.
+    """
     problems = problems if problems is not None else []
     names = set(taxonomy())
     shop_dir = Path(shop_dir)
     out: list[Example] = []
-    folder = shop_dir / "intents"
-    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
-        if path.suffix.lower() not in (".jsonl", ".csv"):
-            continue
-        rel = str(path.relative_to(shop_dir))
-        text = _read(path, rel, problems)
-        for line, row in rows(text, rel, path.suffix.lower(), problems):
-            utterance, intent = str(row.get("text") or "").strip(), str(row.get("intent") or "").strip()
-            if not utterance or intent not in names:
-                problems.append(Problem(rel, line, f"needs 'text' and an 'intent' from: {', '.join(sorted(names))}; skipped"))
-                continue
-            out.append(Example(utterance, intent, detect_lang(utterance), rel))
+    for path in intent_files(shop_dir):
+        rel = path.relative_to(shop_dir).as_posix()
+        try:
+            out.extend(parse_examples(read_text(path, 20_000_000), rel, path.suffix.lower(), problems))
+        except InputError as exc:  # an unreadable file or CSV header: report it, never fail the warm-up
+            problems.append(Problem(rel, exc.line, f"{exc}; file skipped"))
     chats = shop_dir / "chats"
     for path in sorted(chats.glob("*.jsonl")) if chats.is_dir() else []:
         rel = str(path.relative_to(shop_dir))

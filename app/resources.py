@@ -5,12 +5,14 @@ so requests in flight keep the generation they started with.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
 from ingest import manifest
 from ingest.embedders import Embedder, make_embedder
 from ingest.index import ShopIndex
+from ingest.records import Problem
 from ingest.tokenize import tokenize
 
 from .answer import Answerer
@@ -26,6 +28,8 @@ from .products import ProductMatcher, load_glossary
 from .rerank import CrossEncoderReranker
 from .prompts import Prompts
 from .settings import Settings
+
+log = logging.getLogger("shopqa.resources")
 
 
 class Resources:
@@ -109,7 +113,12 @@ class Resources:
     def _fit(self, index: ShopIndex) -> tuple[str, IntentClassifier, SentimentClassifier]:
         """Fit both classifiers for one index generation (the shop's own examples may have changed)."""
         shop = Path(index.manifest.get("shop_dir", ""))
-        examples = bundled_examples() + (shop_examples(shop) if shop.is_dir() else [])
+        problems: list[Problem] = []
+        examples = bundled_examples() + (shop_examples(shop, problems) if shop.is_dir() else [])
+        # The fit skips these rows; ingest reported them too, but intents/ may have been edited
+        # since, and the log is where the service's operator looks.
+        for problem in problems:
+            log.warning("intent examples: %s", problem)
         limits = routing_for(index.manifest["embedder"]["id"], self.settings)
         cache = self.settings.cache_path
         intents = IntentClassifier(self.embedder, examples, limits["oos"], cache_dir=cache).fit()

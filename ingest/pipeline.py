@@ -75,7 +75,7 @@ class IngestOptions:
         self.shop_dir, self.index_dir = Path(self.shop_dir), Path(self.index_dir)
         if not self.shop_dir.is_dir():
             raise FileNotFoundError(f"{self.shop_dir}: shop folder not found (expected docs/, faqs/, chats/, "
-                                    "catalog/, orders/ inside)")
+                                    "catalog/, orders/, intents/ inside)")
         if self.batch_size < 1 or self.chunk_tokens < 32 or self.max_file_bytes < 1:
             raise ValueError("batch_size >= 1, chunk_tokens >= 32 and max_file_bytes >= 1 are required")
 

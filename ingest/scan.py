@@ -8,8 +8,35 @@ from typing import Callable, Iterable
 from .records import InputError, Problem, SourceRecord
 from .sources import catalog, chats, docs, faqs, orders
 
-# Subfolder -> parser module (each has EXTENSIONS and parse()).
-PARSERS = {"docs": docs, "faqs": faqs, "chats": chats, "catalog": catalog, "orders": orders}
+
+class IntentExamples:
+    """``intents/``: extra examples for the service's intent model, checked but not indexed.
+
+    The service reads these files from the shop folder when it fits its classifiers
+    (``app.intents.shop_examples``); nothing here is embedded. ingest still checks them so a
+    bad row is reported as ``path:line`` and ``--strict`` fails on it, before the service
+    silently skips it.
+    """
+
+    EXTENSIONS = (".csv", ".jsonl")  # the same as app.intents.EXTENSIONS
+    FLAT = True  # the service reads only intents/*, so a file in a subfolder would be ignored
+
+    @staticmethod
+    def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[SourceRecord], list[Problem]]:
+        """No records; the problems of the rows the service would skip."""
+        # The taxonomy and the row rules belong to the service; using its own parser means
+        # ingest reports exactly the rows the service drops. Imported here, not at the top,
+        # because only shops with an intents/ folder need it.
+        from app.intents import parse_examples
+
+        problems: list[Problem] = []
+        parse_examples(text, rel, path.suffix.lower(), problems)
+        return [], problems
+
+
+# Subfolder -> parser (each has EXTENSIONS and parse()).
+PARSERS = {"docs": docs, "faqs": faqs, "chats": chats, "catalog": catalog, "orders": orders,
+           "intents": IntentExamples}
 # Files at the top of a shop folder that are documentation for people, not data.
 _IGNORED_TOP = {"readme", "readme.md", "readme.txt", "license", "license.md", "shopqa.toml"}
 
@@ -44,6 +71,9 @@ def list_files(shop_dir: Path) -> tuple[list[tuple[str, Path]], list[Problem]]:
         parser = PARSERS.get(folder)
         if parser is None:
             problems.append(Problem(str(rel), None, f"unknown folder {folder!r}; known folders: {', '.join(PARSERS)}"))
+        elif getattr(parser, "FLAT", False) and len(rel.parts) > 2:
+            problems.append(Problem(str(rel), None, f"only files directly in {folder}/ are read; "
+                                    f"move it up into {folder}/"))
         elif path.suffix.lower() not in parser.EXTENSIONS:
             problems.append(Problem(str(rel), None, f"unknown extension {path.suffix or '(none)'!r} in {folder}/; "
                                     f"expected {', '.join(parser.EXTENSIONS)}"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from click.testing import CliRunner
 
@@ -58,6 +59,51 @@ def test_ingest_summary_and_exit_codes(shop_copy, tmp_path):
     bad_embedder = runner.invoke(cli, ["ingest", str(shop_copy), "--index-dir", str(tmp_path / "y"),
                                        "--embedder", "word2vec"])
     assert bad_embedder.exit_code == 5 and "unknown embedder 'word2vec'" in bad_embedder.output
+
+
+def _ingest_args(shop, tmp_path, *extra):
+    return ["ingest", str(shop), "--index-dir", str(tmp_path / "idx"), "--embedder", "hash:128", *extra]
+
+
+def test_ingest_accepts_intents_and_reports_bad_rows(shop_copy, tmp_path, monkeypatch, caplog):
+    (shop_copy / "intents").mkdir()
+    extra = shop_copy / "intents/extra.csv"
+    extra.write_text("text,intent\nwhere is my parcel,order_status\n", encoding="utf-8")
+    runner = CliRunner()
+    strict = runner.invoke(cli, _ingest_args(shop_copy, tmp_path, "--strict"))
+    assert strict.exit_code == 0 and strict.stderr == "", strict.output
+    assert "20 added" in strict.output  # intent examples are not indexed
+    extra.write_text("text,intent\nwhere is my parcel,order_status\nbuy me a jetpack,teleport\n", encoding="utf-8")
+    failed = runner.invoke(cli, _ingest_args(shop_copy, tmp_path, "--strict"))
+    assert failed.exit_code == 3 and "intents/extra.csv:3: unknown intent 'teleport'" in failed.stderr
+    lenient = runner.invoke(cli, _ingest_args(shop_copy, tmp_path))
+    assert lenient.exit_code == 0
+    assert lenient.stderr.startswith("warning: intents/extra.csv:3: unknown intent 'teleport'")
+    assert "1 problems, 1 records skipped" in lenient.output
+    # The service reads intents/ itself at warm-up and logs the rows it skips.
+    monkeypatch.setenv("SHOPQA_EMBEDDER", "hash:128")
+    monkeypatch.setenv("SHOPQA_DATA_DIR", str(tmp_path / "var"))
+    with caplog.at_level(logging.WARNING, logger="shopqa"):
+        asked = runner.invoke(cli, ["ask", "--index-dir", str(tmp_path / "idx"), "--no-llm", "--json", "hello"])
+    assert asked.exit_code == 0, asked.output
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("shopqa") and r.levelno == logging.WARNING]
+    assert any("intents/extra.csv:3: unknown intent 'teleport'" in m for m in logged), logged
+
+
+def test_quiet_prints_one_line_that_counts_problems(shop_copy, tmp_path):
+    (shop_copy / "faqs/bad.jsonl").write_text("{oops}\n[1]\n", encoding="utf-8")
+    runner = CliRunner()
+    quiet = runner.invoke(cli, _ingest_args(shop_copy, tmp_path, "--quiet"))
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert quiet.output.count("\n") == 1 and quiet.output.startswith("20 added, 0 changed, 0 removed")
+    assert quiet.output.rstrip().endswith("2 problems; run without --quiet to list them")
+    strict = runner.invoke(cli, _ingest_args(shop_copy, tmp_path, "--quiet", "--strict"))
+    assert strict.exit_code == 3 and strict.output.count("\n") == 1
+    assert "2 input problem(s)" in strict.output and "run without --quiet" in strict.output
+    (shop_copy / "faqs/bad.jsonl").unlink()
+    clean = runner.invoke(cli, _ingest_args(shop_copy, tmp_path, "--quiet"))
+    assert clean.exit_code == 0 and clean.output.count("\n") == 1
+    assert clean.output.rstrip().endswith("; 0 problems") and "--quiet" not in clean.output
 
 
 def test_help_explains():

@@ -81,3 +81,41 @@ def test_orders_are_records_without_units(tiny_shop):
 def test_clean_shop_has_no_problems(tiny_shop):
     _, result = _records(tiny_shop)
     assert result.problems == []
+
+
+INTENTS_CSV = "text,intent\nwhere is my parcel,order_status\nbuy me a jetpack,teleport\n,complaint\n"
+INTENTS_JSONL = '{"text": "我要发票", "intent": "payment_invoice"}\n{"text": "hi", "intent": ""}\n'
+
+
+def test_intents_folder_is_checked_not_indexed(shop_copy):
+    (shop_copy / "intents").mkdir()
+    (shop_copy / "intents/extra.csv").write_text(INTENTS_CSV, encoding="utf-8")
+    (shop_copy / "intents/zh.jsonl").write_text(INTENTS_JSONL, encoding="utf-8")
+    (shop_copy / "intents/old").mkdir()
+    (shop_copy / "intents/old/more.csv").write_text("text,intent\nhello,greeting_chitchat\n", encoding="utf-8")
+    records, result = _records(shop_copy)
+    problems = [str(p) for p in result.problems]
+    assert not any("unknown folder" in p for p in problems), problems
+    assert problems[0].startswith("intents/old/more.csv: only files directly in intents/ are read")
+    assert problems[1].startswith("intents/extra.csv:3: unknown intent 'teleport'; use one of: account,")
+    assert problems[2].startswith("intents/extra.csv:4: missing 'text'")
+    assert problems[3].startswith("intents/zh.jsonl:2: missing 'intent'")
+    assert len(problems) == 4 and not any(r.source.startswith("intents/") for r in records.values())
+
+
+def test_ingest_and_service_agree_on_intent_files(shop_copy):
+    from app.intents import EXTENSIONS, shop_examples
+    from ingest.scan import PARSERS
+
+    assert PARSERS["intents"].EXTENSIONS == EXTENSIONS
+    (shop_copy / "intents").mkdir()
+    (shop_copy / "intents/extra.csv").write_text(INTENTS_CSV, encoding="utf-8")
+    (shop_copy / "intents/empty.csv").write_text("", encoding="utf-8")
+    (shop_copy / "intents/.extra.csv.swp.csv").write_text("garbage", encoding="utf-8")  # hidden: neither reads it
+    served: list = []
+    examples = shop_examples(shop_copy, served)
+    assert [(e.text, e.intent) for e in examples if e.source.startswith("intents/")] == [
+        ("where is my parcel", "order_status")]
+    _, result = _records(shop_copy)
+    assert [(p.path, p.line) for p in result.problems] == [(p.path, p.line) for p in served] == [
+        ("intents/empty.csv", None), ("intents/extra.csv", 3), ("intents/extra.csv", 4)]
