@@ -23,7 +23,7 @@ from ingest.index import ShopIndex
 from . import grounding, products, rewrite
 from .llm import LLM
 from .prompts import LANG_NAMES, Prompts
-from .retrieval import Hit, HybridRetriever
+from .retrieval import Hit, HybridRetriever, fuse
 
 
 @dataclass
@@ -131,10 +131,19 @@ class Answerer:
         # The router already embedded the message; a standalone query equal to it needs no second pass.
         vector = (message_vector if message_vector is not None and query == question
                   else self.index.embed_query(query))
-        hits = self.retriever.search(query, k=max(self.top_k, 8), vector=vector, lang=lang)
+        k = max(self.top_k, 8)
+        hits = self.retriever.search(query, k=k, vector=vector, lang=lang)
+        faq_matches = self.index.question_search(vector, 3)
+        if query != question:
+            # A follow-up may change the topic ("那运费呢？" after a product): the message is also
+            # searched alone and both lists are fused, so the earlier turn adds context without
+            # drowning the new question.
+            own = message_vector if message_vector is not None else self.index.embed_query(question)
+            # Curated FAQs still match the standalone only: "and for PayPal?" alone would match
+            # "Do you accept PayPal?", which is not what was asked.
+            hits = fuse([hits, self.retriever.search(question, k=k, vector=own, lang=lang)])[:k]
         if self.reranker is not None:
             hits = self.reranker.rerank(query, hits)
-        faq_matches = self.index.question_search(vector, 3)
         confidence = max((h.dense_score or 0.0) for h in hits[:5]) if hits else 0.0
         timer.mark("retrieval")
         base = dict(lang=lang, standalone=query, confidence=confidence, products=[m.sku for m in mentions])
@@ -158,7 +167,8 @@ class Answerer:
         # Ranked once, when first needed (focusing, or the extractive fallback): across languages
         # it embeds every sentence, which a generated answer shown whole passages never needs.
         ranked = functools.cache(lambda: grounding.rank_sentences(
-            query, passages, similarity=self._similarity if cross else None))
+            query, passages, similarity=self._similarity if cross else None,
+            message=question if query != question else None))
         failures: list[str] = []
         if self.llm is not None:
             # The model sees only the best sentences (prompt evaluation dominates time to first

@@ -13,6 +13,8 @@ from ingest.chunking import count_tokens, split_sentences
 from ingest.tokenize import codes, tokenize
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# How much an earlier turn's words count when ranking sentences for a follow-up.
+CONTEXT_WEIGHT = 0.5
 # Markdown that reads as noise in a chat bubble: list markers, headings, emphasis, links.
 _MD_LEAD = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,2}[.)]\s+|#{1,6}\s+|>\s*)+")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(?=\S)(.+?)(?<=\S)\1")
@@ -108,7 +110,8 @@ def _sentences_with_citations(text: str) -> list[str]:
     return split_sentences(text)
 
 
-def rank_sentences(question: str, passages: list[str], similarity=None) -> list[tuple[float, int, int, str]]:
+def rank_sentences(question: str, passages: list[str], similarity=None,
+                   message: str | None = None) -> list[tuple[float, int, int, str]]:
     """Every sentence of the passages as ``(score, passage number, sentence number, sentence)``, best first.
 
     Sentences are scored by shared content words with the question (weighted by how rare
@@ -116,14 +119,20 @@ def rank_sentences(question: str, passages: list[str], similarity=None) -> list[
     ``similarity(question, sentences) -> cosines`` (an embedder) adds meaning to the score:
     the answerer passes it when the question and the passages are in different languages,
     where shared words say nothing.
+
+    ``message`` is the customer's own words when ``question`` is a follow-up rewritten with
+    the conversation ("How long do refunds take? and for PayPal?"): the earlier turns' words
+    then count half, so the new ask leads and the context helps.
     """
-    q = set(tokenize(question))
+    own = set(tokenize(message)) if message else set()
+    q = set(tokenize(question)) | own
+    weight = {t: (1.0 if not message or t in own else CONTEXT_WEIGHT) for t in q}
     candidates: list[tuple[float, int, int, str]] = []
     df: dict[str, int] = {}
     sentences: list[tuple[int, int, str, set[str]]] = []
     for p_no, passage in enumerate(passages, start=1):
         body = passage.split("\n", 1)[1] if "\n" in passage else passage  # drop the title line
-        for s_no, sentence in enumerate(split_sentences(body.replace("\n", " "))):
+        for s_no, sentence in enumerate(_with_labels(split_sentences(body.replace("\n", " ")))):
             if len(sentence) < 8:
                 continue
             toks = set(tokenize(sentence))
@@ -133,6 +142,8 @@ def rank_sentences(question: str, passages: list[str], similarity=None) -> list[
     n = max(1, len(sentences))
     semantic = [0.0] * len(sentences)
     if similarity is not None and sentences:
+        # Meaning is measured against the whole rewritten query: a short follow-up alone
+        # ("那运费呢？") is too little text for the embedder to rank sentences by.
         cos = [float(c) for c in similarity(question, [s[2] for s in sentences])]
         # Multilingual embedders add a same-language bonus to every cosine; centring the
         # cosines within each language removes it, so meaning decides across languages.
@@ -145,11 +156,23 @@ def rank_sentences(question: str, passages: list[str], similarity=None) -> list[
         # Rescaled to 0..2 within this answer: e5's cosines sit in a narrow band.
         semantic = [2.0 * (c - low) / (high - low) if high > low else 0.0 for c in cos]
     for (p_no, s_no, sentence, toks), meaning in zip(sentences, semantic):
-        overlap = sum(1.0 / (1 + df[t] / n) for t in toks & q)
+        overlap = sum(weight[t] / (1 + df[t] / n) for t in toks & q)
         score = overlap + meaning + 0.3 / p_no - 0.01 * s_no
         candidates.append((score, p_no, s_no, sentence))
     candidates.sort(key=lambda c: -c[0])
     return candidates
+
+
+def _with_labels(sentences: list[str]) -> list[str]:
+    """Sentences with a short label ("Price:", "Compatible with:", "退货地址：") joined to what
+    follows it: quoted alone, "34.00 USD (in stock)." or a bare list of SKUs says nothing."""
+    out: list[str] = []
+    for sentence in sentences:
+        if out and out[-1].endswith((":", "：")) and len(out[-1].split()) <= 4 and len(out[-1]) <= 30:
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
+    return out
 
 
 def extractive(question: str, passages: list[str], max_sentences: int = 3,

@@ -97,3 +97,22 @@ class HybridRetriever:
         if types:
             hits = [h for h in hits if h.unit.type in types]
         return hits[:k]
+
+
+def fuse(lists: list[list[Hit]], rrf_k: int = 60) -> list[Hit]:
+    """Several hit lists (e.g. for a follow-up and for its standalone rewrite) fused by
+    reciprocal rank; a unit keeps the reasons (ranks, scores) of the list it ranked best in."""
+    if rrf_k < 1:
+        raise ValueError(f"rrf_k must be >= 1, got {rrf_k}")
+    score: dict[int, float] = {}
+    best: dict[int, tuple[int, Hit]] = {}
+    for lst in lists:
+        for rank, hit in enumerate(lst, start=1):
+            uid = hit.unit.id
+            score[uid] = score.get(uid, 0.0) + 1.0 / (rrf_k + rank)
+            if uid not in best or rank < best[uid][0]:
+                best[uid] = (rank, hit)
+    out = []
+    for uid, (_, hit) in best.items():
+        out.append(Hit(hit.unit, score[uid], hit.dense_rank, hit.dense_score, hit.keyword_rank, hit.keyword_score))
+    return sorted(out, key=lambda h: (-h.score, best[h.unit.id][0]))

@@ -28,5 +28,7 @@ def standalone(message: str, history: list[dict], products: list[str] | None = N
     if not previous:
         return message
     last = previous[-1].get("standalone") or previous[-1]["text"]
+    # Products already in the earlier query are not added again (follow-ups would pile them up).
+    products = [p for p in products or [] if p.lower() not in last.lower()]
     extra = f" ({', '.join(products)})" if products else ""
     return f"{last}{extra} {message}".strip()

@@ -157,3 +157,18 @@ def test_context_budget_and_validation(index):
         Answerer(index, None, Prompts(), THRESHOLDS, top_k=0)
     with pytest.raises(ValueError):
         Thresholds(curated=2.0, abstain=0.1)
+
+
+def test_fuse_ranks_units_found_by_both_queries_first():
+    from app.retrieval import Hit, fuse
+    from ingest.index import UnitRow
+
+    def unit(i):
+        return UnitRow(i, f"k{i}", "doc", "docs/a.md", f"t{i}", "", 0, "en", "text", {})
+    a = [Hit(unit(1), 0.0, dense_rank=1), Hit(unit(2), 0.0, dense_rank=2)]
+    b = [Hit(unit(3), 0.0, keyword_rank=1), Hit(unit(2), 0.0, keyword_rank=2)]
+    fused = fuse([a, b])
+    assert [h.unit.id for h in fused] == [2, 1, 3]  # in both lists beats first in one
+    assert fused[0].dense_rank == 2 and fused[0].keyword_rank is None  # reasons from its best list
+    with pytest.raises(ValueError):
+        fuse([a], rrf_k=0)

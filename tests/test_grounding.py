@@ -125,3 +125,19 @@ def test_extractive_answers_quote_without_markdown():
     passage = "Returns\n- **Bronze members** can return items within 90 days of purchase."
     assert extractive("How long can Bronze members return items?", [passage]) == [
         (1, "Bronze members can return items within 90 days of purchase.")]
+
+
+def test_labels_stay_with_their_values():
+    card = ("Beacon 200 Headlamp (SKU RL-LAMP-200)\nBrand: Ridgeline. Category: lighting.\n"
+            "Price: 34.00 USD (in stock).\nCompatible with: RL-FOOT-2P, RL-STAKE-8.")
+    sentences = {r[3] for r in rank_sentences("price", [card])}
+    assert "Price: 34.00 USD (in stock)." in sentences and "Compatible with: RL-FOOT-2P, RL-STAKE-8." in sentences
+    assert "34.00 USD (in stock)." not in sentences and "Price:" not in sentences
+
+
+def test_a_follow_up_message_leads_the_ranking():
+    passages = ["Refunds\nRefunds take 5-7 business days to arrive.",
+                "Payments\nPayPal refunds go back to your PayPal balance."]
+    query = "How long do refunds take? and for PayPal?"
+    assert rank_sentences(query, passages)[0][1] == 1  # the earlier question's words win alone...
+    assert rank_sentences(query, passages, message="and for PayPal?")[0][1] == 2  # ...the new ask leads
