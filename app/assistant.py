@@ -247,7 +247,9 @@ class Assistant:
         ticket = self.tickets.create(session_id, conversation, reply.handoff["reason"], intent.intent,
                                      mood.as_dict(), lang)
         notice = self.prompts.message("handoff", lang, ticket=ticket["ref"])
-        reply.answer = f"{reply.answer} {notice}".strip()
+        # Chinese sentences follow each other without a space ("…订单。已为您转接…").
+        joiner = "" if lang == "zh" else " "
+        reply.answer = f"{reply.answer}{joiner}{notice}".strip()
         reply.handoff.update({"ticket": ticket["ref"], "summary": ticket["summary"], "webhook": ticket.get("webhook")})
 
     def _record(self, session_id: str, message: str, reply: Reply, intent: IntentResult, mood: Sentiment) -> None:

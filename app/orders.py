@@ -29,6 +29,7 @@ log = logging.getLogger("shopqa.orders")
 CANCELLABLE = ("pending", "processing")  # not shipped yet
 ADDRESS_CHANGEABLE = ("pending", "processing")
 MAX_FAILURES = 5  # failed verifications per session before it is locked
+MIN_ADDRESS_CHARS = 8  # a shorter "address" cannot be a full one
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -47,7 +48,16 @@ CREATE TABLE IF NOT EXISTS verification (
 
 
 class OrderError(Exception):
-    """An order action that is not allowed (e.g. cancelling a shipped order)."""
+    """An order action that is not allowed (e.g. cancelling a shipped order).
+
+    The message is for logs and staff; ``code`` says why, so that callers can tell the customer
+    in their own words and language (``unknown_order``, ``not_cancellable``,
+    ``not_changeable``, ``address_too_short``, ``locked``). Never show ``str(exc)`` to customers.
+    """
+
+    def __init__(self, message: str, code: str = "not_allowed"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -179,7 +189,7 @@ class SQLiteOrderStore:
         which order ids exist.
         """
         if self.locked(session_id):
-            raise OrderError("verification is locked for this session")
+            raise OrderError("verification is locked for this session", "locked")
         order = self.get(order_id)
         ok = order is not None and order.email == email.strip().lower()
         self._log(session_id, normalise_id(order_id), "verify", ok, "" if ok else "order id and email do not match")
@@ -202,7 +212,7 @@ class SQLiteOrderStore:
         order = self._require(order_id)
         if order.status not in CANCELLABLE:
             self._log(session_id, order.order_id, "cancel", False, f"status is {order.status}")
-            raise OrderError(f"order {order.order_id} is {order.status} and can no longer be cancelled")
+            raise OrderError(f"order {order.order_id} is {order.status} and can no longer be cancelled", "not_cancellable")
         with self._conn() as conn:
             conn.execute("UPDATE orders SET status = 'cancelled', modified_locally = ? WHERE order_id = ?",
                          (time.time(), order.order_id))
@@ -212,12 +222,14 @@ class SQLiteOrderStore:
     def change_address(self, session_id: str, order_id: str, address: str) -> Order:
         """Change the shipping address before the order ships; raises OrderError otherwise."""
         address = " ".join(address.split())
-        if len(address) < 8:
-            raise OrderError("the new address is too short to be a full address")
         order = self._require(order_id)
+        if len(address) < MIN_ADDRESS_CHARS:
+            self._log(session_id, order.order_id, "change_address", False, "new address too short")
+            raise OrderError("the new address is too short to be a full address", "address_too_short")
         if order.status not in ADDRESS_CHANGEABLE:
             self._log(session_id, order.order_id, "change_address", False, f"status is {order.status}")
-            raise OrderError(f"order {order.order_id} is {order.status}; its address can no longer be changed")
+            raise OrderError(f"order {order.order_id} is {order.status}; its address can no longer be changed",
+                             "not_changeable")
         with self._conn() as conn:
             conn.execute("UPDATE orders SET address = ?, modified_locally = ? WHERE order_id = ?",
                          (address, time.time(), order.order_id))
@@ -236,7 +248,7 @@ class SQLiteOrderStore:
     def _require(self, order_id: str) -> Order:
         order = self.get(order_id)
         if order is None:
-            raise OrderError(f"no order {normalise_id(order_id)}")
+            raise OrderError(f"no order {normalise_id(order_id)}", "unknown_order")
         return order
 
     def _log(self, session_id: str | None, order_id: str | None, action: str, ok: bool, detail: str) -> None:

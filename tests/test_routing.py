@@ -292,3 +292,82 @@ def test_lexical_features_need_the_texts_and_carry_a_keyword(hash_embedder):
         model.proba(vector)
     with pytest.raises(ValueError):
         EmbeddingClassifier(hash_embedder, texts, labels, lexical_weight=-1)
+
+
+# -- order flow: address from the request, non-addresses, attempt wording, lockout text -----
+def test_address_given_with_the_request_is_offered_right_after_verification(store):
+    flow, prompts = OrderFlow(store, Prompts()), Prompts()
+    state: dict = {}
+    first = flow.handle("s", "Please change the shipping address on order T-1002 to 99 Lake Rd, Austin, TX 78702",
+                        "change_order", state, "en")
+    assert first.step == "ask_email" and "2 Side St" not in first.text  # nothing about the order yet
+    offer = flow.handle("s", "bob@example.com", None, state, "en")
+    assert offer.step == "confirm_address"
+    assert offer.text == prompts.message("confirm_address", "en", order_id="T-1002",
+                                         address="99 Lake Rd, Austin, TX 78702")
+    assert store.get("T-1002").address == "2 Side St"  # not before the explicit yes
+    assert flow.handle("s", "yes", None, state, "en").step == "address_changed"
+    assert store.get("T-1002").address == "99 Lake Rd, Austin, TX 78702"
+    assert [a["action"] for a in store.actions("T-1002") if a["ok"]][-1] == "change_address"
+    # Chinese: "改成 ..." in the first message
+    zh: dict = {}
+    assert flow.handle("z", "请把订单 T-1002 的收货地址改成 北京市朝阳区建国路88号，谢谢", "change_order", zh, "zh").step == "ask_email"
+    offer = flow.handle("z", "bob@example.com", None, zh, "zh")
+    assert offer.step == "confirm_address" and "北京市朝阳区建国路88号？" in offer.text
+    assert flow.handle("z", "是", None, zh, "zh").step == "address_changed"
+    assert store.get("T-1002").address == "北京市朝阳区建国路88号"
+
+
+def test_yes_is_never_taken_as_an_address(store):
+    flow, prompts = OrderFlow(store, Prompts()), Prompts()
+    for n, reply in enumerate(("yes", "ok", "yes please go ahead", "Berlin", "bob@example.com")):
+        state: dict = {}
+        flow.handle(f"s{n}", "change the shipping address of T-1002", "change_order", state, "en")
+        assert flow.handle(f"s{n}", "bob@example.com", None, state, "en").step == "ask_new_address"
+        r = flow.handle(f"s{n}", reply, None, state, "en")
+        assert r.step == "address_invalid" and r.text == prompts.message("address_invalid", "en", order_id="T-1002")
+        assert "doesn't look like a full address" in r.text and "to: " not in r.text
+    assert store.get("T-1002").address == "2 Side St"
+    # A second reply that is no address either ends the question: the customer is never stuck in it.
+    assert flow.handle("s4", "what about my refund?", None, state, "en").step == "address_kept"
+    assert flow.handle("s4", "bob@example.com", None, state, "en").step != "address_invalid"
+    state = {}
+    flow.handle("s", "change the shipping address of T-1002", "change_order", state, "en")
+    flow.handle("s", "bob@example.com", None, state, "en")
+    assert flow.handle("s", "yes", None, state, "en").step == "address_invalid"
+    r = flow.handle("s", "please change it to 9 New Road, 10115 Berlin", None, state, "en")
+    assert r.step == "confirm_address" and "to: 9 New Road, 10115 Berlin?" in r.text
+    assert flow.handle("s", "yes", None, state, "en").step == "address_changed"
+    assert store.get("T-1002").address == "9 New Road, 10115 Berlin"
+    # In Chinese the re-ask is in Chinese; "否" keeps the address.
+    zh: dict = {}
+    flow.handle("z", "我要修改订单 T-1002 的收货地址 bob@example.com", "change_order", zh, "zh")
+    r = flow.handle("z", "好", None, zh, "zh")
+    assert r.step == "address_invalid" and r.text == prompts.message("address_invalid", "zh", order_id="T-1002")
+    assert flow.handle("z", "否", None, zh, "zh").step == "address_kept"
+    # A store refusal is told in the customer's words, never as the store's internal reason.
+    state["order"].update(awaiting="confirm_address", new_address="x")
+    r = flow.handle("s", "yes", None, state, "en")
+    assert r.step == "address_invalid" and "too short" not in r.text and r.handoff_reason is None
+
+
+def test_attempts_left_is_pluralised(store):
+    flow = OrderFlow(store, Prompts())
+    texts = [flow.handle("s", f"status of T-1001, my email is wrong{i}@example.com", "order_status", {}, "en").text
+             for i in range(4)]
+    assert "(2 attempts left)" in texts[2]
+    assert "(1 attempt left)" in texts[3] and "attempts left" not in texts[3]
+    zh = [flow.handle("z", f"订单 T-1001 邮箱 wrong{i}@example.com", "order_status", {}, "zh").text for i in range(4)]
+    assert "还可以尝试 1 次" in zh[3]
+
+
+def test_lockout_reply_says_it_once(res):
+    replies = talk(res.assistant(), "where is my order T-1001", *[f"T-1001 wrong{i}@example.com" for i in range(5)])
+    locked = replies[5]
+    assert locked.details["order_step"] == "locked" and locked.handoff["ticket"] in locked.answer
+    assert locked.answer.count("colleague") == 1
+    assert locked.answer.startswith(res.prompts.message("verify_locked", "en") + " ")
+    zh = talk(res.assistant(), "我的订单 T-1001 到哪了", *[f"T-1001 wrong{i}@example.com" for i in range(5)])[5]
+    # Chinese sentences join without a space, and the handoff is said once.
+    assert zh.answer.startswith(res.prompts.message("verify_locked", "zh") + "已为您转接人工客服")
+    assert zh.handoff["ticket"] in zh.answer and zh.answer.count("人工客服") == 1
