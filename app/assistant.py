@@ -113,13 +113,21 @@ class Assistant:
         return reply
 
     # -- routing ---------------------------------------------------------------------------
+    def _curated_faq(self, vector) -> bool:
+        """True when one of the shop's FAQ questions matches the message above the curated threshold."""
+        if vector is None:
+            return False
+        matches = self.answerer.index.question_search(vector[0], 1)
+        return bool(matches) and matches[0][1] >= self.answerer.thresholds.curated
+
     def _rescue(self, message: str, intent: IntentResult) -> IntentResult:
         """An out-of-scope verdict overruled for a message that names the shop's own orders or
         products: it is about the shop however it is phrased ("order status RL-50001"), so the
         model's best in-scope intent is taken instead."""
         shapes = self.orders.id_shapes()
         names_order = bool(shapes) and extract_order_id(message, shapes) is not None
-        names_product = bool(self.answerer.matcher.find(message))
+        # A catalogue category ("a tent for two") is as much the shop's as a product name.
+        names_product = bool(self.answerer.matcher.find(message)) or self.answerer.matcher.names_category(message)
         if not (names_order or names_product):
             return intent
         in_scope = [name for name, _ in intent.alternatives if name != "out_of_scope"]
@@ -183,6 +191,11 @@ class Assistant:
         route = "knowledge" if follows_up else intent.route
         if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it
             route = "knowledge"
+        if route in ("recommend", "out_of_scope") and self._curated_faq(vector):
+            # The shop's own FAQ answers it verbatim ("What does gift wrap cost?"), whatever the
+            # intent model guessed: an FAQ match above the curated threshold is the stronger signal.
+            route = "knowledge"
+            base["intent"] = {**base["intent"], "overruled_by": "faq"}
         if route == "recommend":
             reply = self._recommend(message, state, lang, base, vector)
         elif route == "chitchat":

@@ -34,6 +34,9 @@ def asks_price_or_stock(text: str) -> bool:
     return bool(PRICE.search(text) or STOCK.search(text)) and not OTHER_COST.search(text)
 
 
+# Category words too general to say a message is about this shop ("I'm at home").
+_GENERIC_CATEGORY = frozenset("accessories accessory other others misc miscellaneous general home new sale sales "
+                              "gift gifts all more extras extra various goods items products".split())
 # Words customers use *about* products; never anchors even when a product name contains them.
 _QUESTION_WORDS = frozenset("compatible compatibility fit fits work works use price cost stock available buy sell "
                             "order ship shipping return refund warranty much many".split())
@@ -86,6 +89,10 @@ class ProductMatcher:
                 self.code_index.setdefault(code, set()).add(sku)
             for w in words:
                 word_index.setdefault(w, set()).add(sku)
+        # Category words ("tents", "sleeping bags"), stemmed, to tell shop questions from others.
+        self.category_words = {stem(w) for d in self.products.values()
+                               for w in re.findall(r"[a-z]+|[\u3400-\u9fff]+", str(d.get("category", "")).lower())
+                               if len(w) >= 3 and w not in _EN_STOP and w not in _GENERIC_CATEGORY}
         limit = max(2, len(self.products) // 20)
         self.rare = {w: skus for w, skus in word_index.items()
                      if len(skus) <= limit and len(w) >= 3 and w not in self.code_index and not w.isdigit()
@@ -144,6 +151,10 @@ class ProductMatcher:
             if best not in mentions or mentions[best].score < score:
                 mentions[best] = Mention(best, self.products[best]["name"], score, group[0])
         return sorted(mentions.values(), key=lambda m: m.start)
+
+    def names_category(self, text: str) -> bool:
+        """True when ``text`` names one of the catalogue's categories ("a tent", "手机壳" via the glossary)."""
+        return bool(self.category_words & set(self._tokens(text)))
 
     def _candidates(self, token: str) -> set[str]:
         return self.code_index.get(token) or self.rare.get(token) or set()

@@ -371,3 +371,35 @@ def test_lockout_reply_says_it_once(res):
     # Chinese sentences join without a space, and the handoff is said once.
     assert zh.answer.startswith(res.prompts.message("verify_locked", "zh") + "已为您转接人工客服")
     assert zh.handoff["ticket"] in zh.answer and zh.answer.count("人工客服") == 1
+
+
+# -- out of scope, overruled by what the shop itself knows ------------------------------------
+@pytest.fixture
+def strict_res(tiny_index, hash_embedder, tmp_path):
+    """Every message falls below the out-of-scope threshold, so only the overrules route it in scope."""
+    r = Resources(Settings(index_dir=tiny_index, data_dir=tmp_path / "var", llm_enabled=False, oos_threshold=0.99),
+                  embedder=hash_embedder)
+    r.warm_up(llm=False)
+    return r
+
+
+def test_an_faq_match_overrules_out_of_scope(strict_res):
+    reply = strict_res.assistant().handle("Do you accept PayPal?")
+    assert reply.route == "knowledge" and reply.path == "curated" and "PayPal" in reply.answer
+    assert reply.intent["overruled_by"] == "faq"
+    assert strict_res.assistant().handle("What is the capital of Mongolia?").route == "out_of_scope"
+
+
+def test_an_order_number_or_a_category_overrules_out_of_scope(strict_res):
+    order = strict_res.assistant().handle("status T-1001")
+    assert order.route == "order" and order.details["order_step"] == "ask_email"
+    assert order.intent["rescued_from"] == "out_of_scope"
+    phones = strict_res.assistant().handle("got any phones?")
+    assert phones.route != "out_of_scope" and phones.intent["rescued_from"] == "out_of_scope"
+
+
+def test_category_words_name_the_shop(strict_res):
+    matcher = strict_res.answerer().matcher
+    assert matcher.category_words >= {"phone", "case", "charger"}
+    assert matcher.names_category("Which chargers do you have?") and not matcher.names_category("any accessories?")
+    assert not matcher.names_category("What's the weather in Paris?")
