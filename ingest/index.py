@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,9 @@ import numpy as np
 from . import dense, graph, manifest, store
 from .embedders import Embedder
 from .keyword import KeywordIndex
+from .tokenize import TOKENIZER_VERSION
+
+log = logging.getLogger("shopqa.index")
 
 
 @dataclass
@@ -41,6 +45,10 @@ class ShopIndex:
                                          f"--index-dir {self.index_dir}` first")
         manifest.check_embedder(found, embedder.id, self.index_dir)
         self.manifest = found
+        if found.get("tokenizer") != TOKENIZER_VERSION:
+            # Still usable: only some keyword matches differ until the next ingest re-tokenizes it.
+            log.warning("%s was tokenized by an older shopqa; run `shopqa ingest` once to refresh its keyword "
+                        "index (nothing is re-embedded)", self.index_dir)
         self.embedder = embedder
         self.directory = self.index_dir / found["generation"]
         self.dense = dense.load(self.directory / "dense.faiss")

@@ -17,7 +17,7 @@ from .keyword import KeywordIndex
 from .lock import IngestLock
 from .records import SOURCE_TYPES, Problem, SourceRecord
 from .scan import scan
-from .tokenize import tokenize
+from .tokenize import TOKENIZER_VERSION, tokenize
 
 GEN_PREFIX = "gen-"
 TMP_PREFIX = ".tmp-"
@@ -128,7 +128,9 @@ def run(opts: IngestOptions, embedder: Embedder | None = None,
             report.records[rtype] = sum(1 for r in result.records if r.type == rtype)
             report.units[rtype] = sum(len(r.units) for r in result.records if r.type == rtype)
 
-        if old and not (added or changed or removed):
+        # An index tokenized by an older tokenizer is rebuilt even when no file changed (its
+        # keyword tokens are recomputed; nothing is re-embedded).
+        if old and not (added or changed or removed) and old.get("tokenizer") == TOKENIZER_VERSION:
             report.generation = old["generation"]
             report.wall_seconds = time.perf_counter() - started
             return report  # nothing to do: the live index already matches the folder
@@ -158,6 +160,8 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
         conn = store.create(tmp / "store.sqlite")
         if old_dir is not None:
             store.copy_units(conn, old_dir / "store.sqlite", unchanged)
+            if old.get("tokenizer") != TOKENIZER_VERSION:
+                store.retokenize(conn, tokenize)
             faiss_index = dense.load(old_dir / "dense.faiss")
             question_index = dense.load(old_dir / "questions.faiss")
             dropped = [uid for key in to_drop for uid in old["records"][key]["units"]]
@@ -231,6 +235,7 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
         manifest.fsync_path(index_dir)
         new_manifest = {
             "format_version": manifest.FORMAT_VERSION,
+            "tokenizer": TOKENIZER_VERSION,
             "generation": generation,
             "embedder": {"id": embedder.id, "dim": int(dim)},
             "counts": {t: {"records": report.records[t], "units": report.units[t]} for t in SOURCE_TYPES},

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 SCHEMA = """
 CREATE TABLE units (
@@ -53,6 +53,14 @@ def copy_units(conn: sqlite3.Connection, old_path: Path, record_keys: Iterable[s
     conn.execute("DROP TABLE keep")
     conn.execute("DETACH DATABASE old")
     return cur.rowcount
+
+
+def retokenize(conn: sqlite3.Connection, tokenize: Callable[[str], list[str]]) -> int:
+    """Recompute every unit's keyword tokens (after a tokenizer change; vectors are untouched)."""
+    rows = conn.execute("SELECT id, text FROM units").fetchall()
+    conn.executemany("UPDATE units SET tokens = ? WHERE id = ?", ((" ".join(tokenize(r[1])), r[0]) for r in rows))
+    conn.commit()
+    return len(rows)
 
 
 def insert_units(conn: sqlite3.Connection, rows: Iterable[dict[str, Any]]) -> None:

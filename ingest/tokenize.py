@@ -28,6 +28,11 @@ def _jieba():
     return jieba
 
 
+# Recorded in each index's manifest: ingest re-tokenizes an index built by an older version
+# (no re-embedding). 2: "cases" stems to "case", not "cas" (also uses, purchases, releases).
+TOKENIZER_VERSION = 2
+
+
 def stem(word: str) -> str:
     """A deliberately light English stemmer: plurals and common verb endings."""
     if len(word) <= 3 or not word.isalpha():
@@ -35,7 +40,9 @@ def stem(word: str) -> str:
     for suffix, repl, min_len in (("ies", "y", 5), ("sses", "ss", 5), ("ing", "", 6), ("ed", "", 5), ("es", "", 5),
                                   ("s", "", 4)):
         if word.endswith(suffix) and len(word) >= min_len and not word.endswith("ss"):
-            if suffix == "es" and not word[:-2].endswith(("s", "x", "ch", "sh", "z")):
+            # "boxes", "watches", "dishes", "quizzes" lose "es"; "cases", "uses", "purchases"
+            # lose only "s" (far more of them than "buses" or "lenses", which then keep an "e").
+            if suffix == "es" and not word[:-2].endswith(("ss", "x", "ch", "sh", "z")):
                 continue
             base = word[: len(word) - len(suffix)] + repl
             # shipping -> shipp -> ship, so it meets "ship" and "shipped"

@@ -51,6 +51,29 @@ def test_unchanged_reingest_embeds_nothing(shop_copy, tmp_path):
     assert emb.seen == [] and not again.swapped and again.generation == first.generation
 
 
+def test_an_older_tokenizer_is_refreshed_without_reembedding(shop_copy, tmp_path, caplog):
+    emb = CountingEmbedder()
+    index_dir = tmp_path / "idx"
+    first = do_ingest(shop_copy, index_dir, emb)
+    # Pretend the index was written by the previous tokenizer ("cases" -> "cas").
+    db = ShopIndex(index_dir, emb).directory / "store.sqlite"
+    import sqlite3
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE units SET tokens = 'stale'")
+    data = json.loads((index_dir / "manifest.json").read_text())
+    data.pop("tokenizer")
+    (index_dir / "manifest.json").write_text(json.dumps(data))
+    caplog.set_level("WARNING", logger="shopqa.index")
+    ShopIndex(index_dir, emb)
+    assert "run `shopqa ingest` once" in caplog.text
+    emb.seen.clear()
+    again = do_ingest(shop_copy, index_dir, emb)
+    assert again.swapped and again.generation != first.generation and emb.seen == []
+    idx = ShopIndex(index_dir, emb)
+    assert "stale" not in {r[0] for r in idx.db().execute("SELECT tokens FROM units")}
+    assert idx.keyword_search("refund business days", 3)  # the keyword index works on fresh tokens
+
+
 def test_edited_faq_reembeds_only_that_faq(shop_copy, tmp_path):
     emb = CountingEmbedder()
     index_dir = tmp_path / "idx"

@@ -62,3 +62,10 @@ def test_underlined_titles_are_headings():
     chunks = chunk_markdown("Resetting your password\n=======================\n\nIntro.\n\nSteps\n-----\n\nClick reset.\n", 100)
     assert chunks == [(["Resetting your password"], "Intro."), (["Resetting your password", "Steps"], "Click reset.")]
     assert chunk_markdown("a list\n\n- item\n---\n", 100)[0][1].startswith("a list")
+
+
+@pytest.mark.parametrize("plural,singular", [("cases", "case"), ("purchases", "purchase"), ("uses", "use"),
+                                             ("boxes", "box"), ("watches", "watch"), ("addresses", "address"),
+                                             ("phones", "phone"), ("chargers", "charger")])
+def test_plurals_meet_their_singular(plural, singular):
+    assert stem(plural) == stem(singular)
