@@ -28,7 +28,20 @@ def test_title_defaults_to_heading_then_file_name(tiny_shop):
     records, _ = _records(tiny_shop)
     assert records["doc:docs/shipping-zh.md"].data["title"] == "配送说明"
     assert records["doc:docs/shipping-zh.md"].data["lang"] == "zh"
-    assert records["doc:docs/contact.txt"].data["title"] == "contact"
+    # A plain-text article's short first line, set off by a blank line, is its title...
+    contact = records["doc:docs/contact.txt"]
+    assert contact.data["title"] == "Contact us"
+    assert contact.units[0].text.split("\n", 1)[1].startswith("Our support team")  # ...not its first words
+
+
+def test_txt_without_a_title_line_falls_back_to_the_file_name(tmp_path):
+    from ingest.sources import docs
+    path = tmp_path / "shipping-info.txt"
+    text = "We ship within 2 days.\n\nExpress is available.\n"
+    path.write_text(text)
+    records, _ = docs.parse(path, "docs/shipping-info.txt", text, 220)
+    assert records[0].data["title"] == "shipping info"
+    assert "We ship within 2 days." in records[0].units[0].text
 
 
 def test_html_keeps_text_and_drops_script_and_style(tiny_shop):

@@ -11,6 +11,7 @@ import yaml
 from ..chunking import setext_to_atx, chunk_markdown, detect_lang
 from ..records import InputError, Problem, SourceRecord, Unit
 
+_SENTENCE_END = (".", "。", "!", "！", "?", "？", ":", "：", ";", "；", ",", "，")
 EXTENSIONS = (".md", ".markdown", ".txt", ".html", ".htm")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
 _FIRST_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
@@ -86,6 +87,21 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
+def _txt_title(text: str) -> str:
+    """A plain-text article whose first line is short, unpunctuated and followed by a blank
+    line starts with its title: mark it as a heading, so it names the article instead of
+    being read as the first words of its first sentence."""
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return text
+    line = lines[first].strip()
+    followed_by_blank = first + 1 >= len(lines) or not lines[first + 1].strip()
+    if followed_by_blank and len(line) <= 80 and not line.startswith("#") and not line.endswith(_SENTENCE_END):
+        lines[first] = f"# {line}"
+    return "\n".join(lines)
+
+
 def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[SourceRecord], list[Problem]]:
     """Parse one article into a record whose units are its chunks."""
     problems: list[Problem] = []
@@ -103,7 +119,7 @@ def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[Sour
             problems.append(Problem(rel, 1, f"unknown front matter keys {sorted(unknown)} ignored "
                                     "(known: title, url, tags, products, lang)"))
     else:
-        body = text
+        body = _txt_title(text)
     heading = _FIRST_HEADING.search("\n".join(setext_to_atx(body.splitlines())))
     title = str(meta.get("title") or (heading.group(1) if heading else "") or html_title
                 or path.stem.replace("-", " ").replace("_", " ")).strip()
