@@ -13,6 +13,7 @@ Every turn is stored with its route, intent, sentiment, answer path, sources and
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from ingest.embedders import Embedder
 from . import rewrite
 from .answer import Answerer
 from .conversations import ConversationStore
+from .injection import looks_like_injection
 from .intents import IntentClassifier, IntentResult
 from .order_flow import ORDER_TASKS, OrderFlow, extract_order_id, is_bare_slot
 from .orders import SQLiteOrderStore
@@ -33,6 +35,7 @@ from .sentiment import Sentiment, SentimentClassifier
 from .tickets import TicketStore
 
 # Words that ask for a person outright; with them a less certain human_agent intent still hands off.
+log = logging.getLogger("shopqa.assistant")
 ASKS_FOR_PERSON = re.compile(r"\b(human|real person|someone|somebody|agent|representative|operator|staff member)\b|"
                              r"人工|真人|客服人员|转接", re.IGNORECASE)
 HANDOFF_CONFIDENCE = 0.5
@@ -95,6 +98,11 @@ class Assistant:
         vector = self.embedder.embed_queries([message])
         intent = self.intents.predict(message, vector)
         mood = self.sentiment.predict(message, vector)
+        injection = looks_like_injection(message)
+        if injection:
+            # Its imperative tone reads as strongly negative; it is neither a mood nor a complaint.
+            mood = Sentiment("neutral", 0.0, False)
+            log.warning("prompt injection attempt declined (session %s)", session_id)
         if is_bare_slot(message):
             # An order number, an email or a yes carries no mood and no language of its own:
             # keep talking in the language the customer used before.
@@ -153,6 +161,9 @@ class Assistant:
             return Reply(answer=msg("handoff_existing", lang, ticket=ticket["ref"]), path="handoff", route="handoff",
                          handoff={"reason": ticket["reason"], "ticket": ticket["ref"], "existing": True}, **base)
 
+        if looks_like_injection(message):  # declined politely; not a question, not for a person
+            return Reply(answer=msg("out_of_scope", lang), path="out_of_scope", route="out_of_scope", **base,
+                         details={"guard": "prompt_injection"})
         if intent.intent == "human_agent" and (intent.confidence >= HANDOFF_CONFIDENCE
                                                or ASKS_FOR_PERSON.search(message)):
             return self._handoff_reply("customer_asked", base)
