@@ -152,6 +152,16 @@ class ProductMatcher:
                 mentions[best] = Mention(best, self.products[best]["name"], score, group[0])
         return sorted(mentions.values(), key=lambda m: m.start)
 
+    def is_sure(self, mention: Mention, text: str) -> bool:
+        """True when ``text`` names the mentioned product unmistakably: by one of its codes (SKU,
+        model number) or by at least two of its name words, and names no model the catalogue
+        lacks ("the Expedition Pack 55L" is not the Daypack 30L, though both are packs)."""
+        tokens = self._tokens(text)
+        unknown = [t for t in tokens if t not in self.code_index and re.search(r"\d", t) and re.search(r"[a-z]", t)]
+        if unknown:
+            return False
+        return mention.score >= 2 or any(mention.sku in self.code_index.get(t, ()) for t in tokens)
+
     def names_category(self, text: str) -> bool:
         """True when ``text`` names one of the catalogue's categories ("a tent", "手机壳" via the glossary)."""
         return bool(self.category_words & set(self._tokens(text)))

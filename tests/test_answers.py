@@ -124,6 +124,14 @@ def test_price_and_stock_from_the_catalogue(index, question, expected):
     assert result.sources and {s["type"] for s in result.sources} == {"product"}
 
 
+@pytest.mark.parametrize("question", ["How much is the X900 phone?", "How much is the case?"])
+def test_no_price_for_a_product_not_named_unmistakably(index, question):
+    # X900 is not in the catalogue (a look-alike X200/X300 phone must not get its price), and
+    # "the case" fits two products.
+    result = make(index, CannedLLM("x")).answer(question)
+    assert result.path != "graph"
+
+
 def test_shipping_cost_is_not_a_product_price(index):
     # "How much" about shipping names a product but asks about the shop's shipping fees.
     result = make(index, CannedLLM("x")).answer("How much is shipping for the X200 phone?")
