@@ -5,7 +5,7 @@ import pytest
 
 from ingest.chunking import chunk_markdown, count_tokens, detect_lang, split_sentences
 from ingest.keyword import KeywordIndex
-from ingest.redact import redact
+from ingest.redact import drop_salutation_name, redact
 from ingest.tokenize import stem, tokenize
 
 
@@ -69,3 +69,16 @@ def test_underlined_titles_are_headings():
                                              ("phones", "phone"), ("chargers", "charger")])
 def test_plurals_meet_their_singular(plural, singular):
     assert stem(plural) == stem(singular)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Hi Sophie, unfortunately not: the case only fits the X200.", "Hi, unfortunately not: the case only fits the X200."),
+    ("Dear Mr. Chen, your refund is on its way.", "Dear, your refund is on its way."),
+    ("Hello Anna! It shipped today.", "Hello! It shipped today."),
+    ("王先生您好！订单已发货。", "您好！订单已发货。"),
+    ("Hi, the X200 case fits.", "Hi, the X200 case fits."),
+    ("Hi there, it ships today.", "Hi there, it ships today."),
+    ("Hello again! It shipped.", "Hello again! It shipped."),
+])
+def test_agent_greetings_lose_the_customer_name(text, expected):
+    assert drop_salutation_name(text) == expected

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..chunking import detect_lang
 from ..records import Problem, SourceRecord, Unit
-from ..redact import redact
+from ..redact import drop_salutation_name, redact
 from .tabular import as_list, rows
 
 EXTENSIONS = (".jsonl",)
@@ -51,7 +51,10 @@ def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[Sour
                 bad = f"message {i + 1} needs 'role' (customer or agent) and 'text'"
                 break
             if msg["text"].strip():
-                clean.append({"role": msg["role"], "text": redact(msg["text"].strip())})
+                text = redact(msg["text"].strip())
+                if msg["role"] == "agent":
+                    text = drop_salutation_name(text)
+                clean.append({"role": msg["role"], "text": text})
         if bad:
             problems.append(Problem(rel, line, f"{bad}; conversation skipped"))
             continue
