@@ -34,8 +34,8 @@ from .recommend import Recommender
 from .sentiment import Sentiment, SentimentClassifier
 from .tickets import TicketStore
 
-# Words that ask for a person outright; with them a less certain human_agent intent still hands off.
 log = logging.getLogger("shopqa.assistant")
+# Words that ask for a person outright; with them a less certain human_agent intent still hands off.
 ASKS_FOR_PERSON = re.compile(r"\b(human|real person|someone|somebody|agent|representative|operator|staff member)\b|"
                              r"人工|真人|客服人员|转接", re.IGNORECASE)
 HANDOFF_CONFIDENCE = 0.5
@@ -111,7 +111,8 @@ class Assistant:
                         lang)
         routed_ms = round((time.perf_counter() - start) * 1000, 2)
 
-        reply = self._route(message, session_id, history, state, lang, intent, mood, on_token, vector)
+        reply = self._route(message, session_id, history, state, lang, intent, mood, on_token, vector,
+                            injection=injection)
         reply.timings_ms = {"routing": routed_ms, **reply.timings_ms}
         if reply.handoff is not None:
             self._hand_off(reply, session_id, history, message, intent, mood, lang)
@@ -152,7 +153,7 @@ class Assistant:
         return IntentResult(best, meta["coarse"], meta["route"], confidence, intent.similarity, intent.alternatives)
 
     def _route(self, message: str, session_id: str, history: list[dict], state: dict, lang: str,
-               intent: IntentResult, mood: Sentiment, on_token, vector=None) -> Reply:
+               intent: IntentResult, mood: Sentiment, on_token, vector=None, injection: bool = False) -> Reply:
         msg = self.prompts.message
         base = dict(session_id=session_id, lang=lang, intent=intent.as_dict(), sentiment=mood.as_dict())
 
@@ -161,7 +162,7 @@ class Assistant:
             return Reply(answer=msg("handoff_existing", lang, ticket=ticket["ref"]), path="handoff", route="handoff",
                          handoff={"reason": ticket["reason"], "ticket": ticket["ref"], "existing": True}, **base)
 
-        if looks_like_injection(message):  # declined politely; not a question, not for a person
+        if injection:  # declined politely; not a question, not for a person
             return Reply(answer=msg("out_of_scope", lang), path="out_of_scope", route="out_of_scope", **base,
                          details={"guard": "prompt_injection"})
         if intent.intent == "human_agent" and (intent.confidence >= HANDOFF_CONFIDENCE
