@@ -251,9 +251,9 @@ class Answerer:
         lines = []
         for m in mentions:
             data = g.nodes[f"product:{m.sku}"]
-            stock = self.prompts.message("in_stock" if data["in_stock"] else "out_of_stock", lang)
             lines.append(self.prompts.message("product_card", lang, name=data["name"], sku=m.sku,
-                                              price=f"{data['price']:.2f}", currency=data["currency"], stock=stock))
+                                              price=f"{data['price']:.2f}", currency=data["currency"],
+                                              stock=self._stock(data, lang)))
         return " ".join(lines), self._card_sources([m.sku for m in mentions])
 
     def _card_sources(self, skus: list[str]) -> list[dict]:
@@ -291,10 +291,13 @@ class Answerer:
                     self._stock_note(s, lang) for s in alternatives))
         return text, self._card_sources([acc, main])
 
+    def _stock(self, data: dict, lang: str) -> str:
+        """"in stock" or "currently out of stock" for a product node, in the customer's language."""
+        return self.prompts.message("in_stock" if data["in_stock"] else "out_of_stock", lang)
+
     def _stock_note(self, sku: str, lang: str) -> str:
         data = self.index.graph.nodes[f"product:{sku}"]
-        stock = self.prompts.message("in_stock" if data["in_stock"] else "out_of_stock", lang)
-        return f"{data['name']} ({sku}, {data['price']:.2f} {data['currency']}, {stock})"
+        return f"{data['name']} ({sku}, {data['price']:.2f} {data['currency']}, {self._stock(data, lang)})"
 
     def _budget(self, hits: list[Hit], mentions: list[products.Mention]) -> list[Hit]:
         """Keep passages, best first, within the context token budget; product cards of named products first."""
