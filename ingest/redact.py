@@ -18,14 +18,14 @@ _PHONES = [
 # past chats are quoted to *other* customers, so the name goes and the greeting stays.
 _SALUTATION = re.compile(
     r"^(?P<greet>hi|hello|hey|dear|good (?:morning|afternoon|evening))\s+"
-    r"(?:(?:mr|mrs|ms|miss|dr)\.?\s+)?[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?(?P<end>\s*[,!.:])", re.IGNORECASE)
+    r"(?P<who>(?:(?:mr|mrs|ms|miss|dr)\.?\s+)?[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?)(?P<end>\s*[,!.:])", re.IGNORECASE)
 _SALUTATION_ZH = re.compile(r"^[\u4e00-\u9fff]{1,3}(?:先生|女士|小姐)(?:[，,]\s*)?(?=您好|你好)")
 
 
 def drop_salutation_name(text: str) -> str:
     """``text`` without the customer's name in its opening greeting ("Hi Sophie, ..." -> "Hi, ...")."""
     match = _SALUTATION.match(text)
-    if match and match.group(0)[len(match.group("greet")):].strip(" ,!.:").split()[0][:1].isupper():
+    if match and match.group("who")[0].isupper():  # a name, not "Hi there," or "Hello again!"
         return f"{match.group('greet')}{match.group('end').strip()}{text[match.end():]}"
     return _SALUTATION_ZH.sub("", text)
 
