@@ -42,7 +42,7 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) >= min_len and not word.endswith("ss"):
             # "boxes", "watches", "dishes", "quizzes" lose "es"; "cases", "uses", "purchases"
             # lose only "s" (far more of them than "buses" or "lenses", which then keep an "e").
-            if suffix == "es" and not word[:-2].endswith(("ss", "x", "ch", "sh", "z")):
+            if suffix == "es" and not word[:-2].endswith(("x", "ch", "sh", "z")):  # "-sses" went above
                 continue
             base = word[: len(word) - len(suffix)] + repl
             # shipping -> shipp -> ship, so it meets "ship" and "shipped"
