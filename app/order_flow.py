@@ -254,7 +254,7 @@ class OrderFlow:
             return FlowReply(msg("cannot_change", lang, order_id=order.order_id, status=msg(f"status_{order.status}", lang)),
                              "cannot_change", order_id=order.order_id, action="change_refused",
                              data={"status": order.status})
-        if hint and looks_like_address(hint):  # given with the request: confirm it straight away
+        if hint:  # given with the request (find_new_address checked it): confirm it straight away
             return self._offer_address(order.order_id, hint, flow, lang)
         flow["awaiting"] = "new_address"
         return FlowReply(msg("ask_new_address", lang, order_id=order.order_id), "ask_new_address",
