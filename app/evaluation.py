@@ -28,6 +28,7 @@ from ingest.embedders import make_embedder
 
 from .calibration import routing_for
 from .intents import OUT_OF_SCOPE, IntentClassifier, bundled_examples
+from .review_polarity import ReviewPolarity
 from .sentiment import SentimentClassifier
 from .settings import Settings
 from .vectors import cached_queries
@@ -151,12 +152,13 @@ def intents(settings: Settings, datasets: Path) -> dict[str, Any]:
             "targets": {"macro_f1": 0.85, "oos_recall": 0.80, "in_scope_accuracy": 0.90}}
 
 
-def sentiment_model(settings: Settings, embedder=None) -> SentimentClassifier:
-    """The service's sentiment classifier."""
+def sentiment_model(settings: Settings, embedder=None, lexical: bool = True) -> SentimentClassifier:
+    """The service's sentiment classifier (``lexical=False``: without the Chinese review model)."""
     embedder = embedder or make_embedder(settings.embedder, batch_size=settings.embed_batch_size)
     limits = routing_for(embedder.id, settings)
     return SentimentClassifier(embedder, strong_threshold=limits["strong_negative"],
-                               cache_dir=settings.cache_path).fit()
+                               cache_dir=settings.cache_path,
+                               polarity=ReviewPolarity() if lexical else None).fit()
 
 
 def sentiment(settings: Settings, datasets: Path) -> dict[str, Any]:
@@ -165,7 +167,8 @@ def sentiment(settings: Settings, datasets: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"embedder": model.model.embedder.id, "strong_negative": model.strong_threshold, "sets": {}}
     for name, rows in sentiment_sets(datasets).items():
         rows = [(t, y) for t, y in rows if not is_calibration(t)]
-        scores = model.scores(cached_queries(model.model.embedder, [t for t, _ in rows], _cache(settings)))
+        texts = [t for t, _ in rows]
+        scores = model.scores(cached_queries(model.model.embedder, texts, _cache(settings)), texts)
         gold = np.array([y for _, y in rows])
         pred = (scores > 0).astype(int)
         strong = scores <= model.strong_threshold

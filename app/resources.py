@@ -21,6 +21,7 @@ from .calibration import routing_for, thresholds_for
 from .conversations import ConversationStore
 from .intents import IntentClassifier, bundled_examples, shop_examples
 from .orders import SQLiteOrderStore
+from .review_polarity import ReviewPolarity
 from .sentiment import SentimentClassifier
 from .tickets import TicketStore
 from .llm import LLM, LlamaCppLLM, LLMError
@@ -122,7 +123,8 @@ class Resources:
         limits = routing_for(index.manifest["embedder"]["id"], self.settings)
         cache = self.settings.cache_path
         intents = IntentClassifier(self.embedder, examples, limits["oos"], cache_dir=cache).fit()
-        mood = SentimentClassifier(self.embedder, strong_threshold=limits["strong_negative"], cache_dir=cache).fit()
+        mood = SentimentClassifier(self.embedder, strong_threshold=limits["strong_negative"], cache_dir=cache,
+                                   polarity=ReviewPolarity()).fit()
         return index.generation, intents, mood
 
     def assistant(self) -> Assistant:

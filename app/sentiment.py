@@ -1,22 +1,27 @@
 """Multilingual sentiment: negative / neutral / positive with a score in [-1, 1].
 
 A logistic regression over the shop's embedder, trained on the bundled English and Chinese
-examples (app/data/sentiment.jsonl, written for shopqa). The score is P(positive) minus
-P(negative); "strongly negative" (a handoff trigger) is a score at or below a threshold from
-app/data/calibration.json, chosen on public review data (bench/calibrate_routing.py).
+examples (app/data/sentiment.jsonl, written for shopqa), decides negative / neutral / positive.
+For Chinese text a lexical review model (app/review_polarity.py) also has a say in which way a
+non-neutral message leans: the share it decides grows with the message's share of Chinese
+characters, and P(neutral) is left as the embedding model gave it, so neutral questions stay
+neutral. The score is P(positive) minus P(negative); "strongly negative" (a handoff trigger)
+is a score at or below a threshold from app/data/calibration.json, chosen on public review data
+(bench/calibrate_routing.py).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from ingest.embedders import Embedder
 
 from .classify import EmbeddingClassifier
+from .review_polarity import ReviewPolarity, cjk_share
 
 DATA = Path(__file__).with_name("data")
 LABELS = ("negative", "neutral", "positive")
@@ -49,7 +54,8 @@ class SentimentClassifier:
     """Three-way sentiment over query embeddings."""
 
     def __init__(self, embedder: Embedder, examples: list[tuple[str, str]] | None = None,
-                 strong_threshold: float = -0.6, cache_dir: Path | None = None):
+                 strong_threshold: float = -0.6, cache_dir: Path | None = None,
+                 polarity: ReviewPolarity | None = None):
         examples = examples if examples is not None else bundled_examples()
         bad = sorted({lab for _, lab in examples} - set(LABELS))
         if bad:
@@ -57,6 +63,7 @@ class SentimentClassifier:
         if not -1.0 <= strong_threshold <= 0.0:
             raise ValueError(f"strong_threshold is a score in [-1, 0], got {strong_threshold}")
         self.strong_threshold = strong_threshold
+        self.polarity = polarity
         self.model = EmbeddingClassifier(embedder, [t for t, _ in examples], [lab for _, lab in examples],
                                          cache_dir=cache_dir)
 
@@ -65,25 +72,42 @@ class SentimentClassifier:
         self.model.fit()
         return self
 
-    def scores(self, vectors: np.ndarray) -> np.ndarray:
-        """P(positive) - P(negative) for each vector."""
+    def proba(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """Columns negative, neutral, positive; the Chinese lexical model joins in when texts are given."""
         probs = self.model.proba(vectors)
         cls = self.model.classes
-        return probs[:, cls.index("positive")] - probs[:, cls.index("negative")]
+        probs = probs[:, [cls.index(lab) for lab in LABELS]]
+        if self.polarity is None or texts is None:
+            return probs
+        if len(texts) != len(probs):
+            raise ValueError(f"{len(texts)} texts for {len(probs)} vectors")
+        weights = np.array([self.polarity.weight * cjk_share(t) for t in texts])
+        mixed = weights > 0
+        if mixed.any():
+            polar = probs[mixed, 0] + probs[mixed, 2]
+            lean = probs[mixed, 2] / np.maximum(polar, 1e-9)
+            lexical = self.polarity.p_positive([t for t, m in zip(texts, mixed) if m])
+            lean = (1 - weights[mixed]) * lean + weights[mixed] * lexical
+            probs = probs.copy()
+            probs[mixed, 0] = polar * (1 - lean)
+            probs[mixed, 2] = polar * lean
+        return probs
 
-    def predict_vectors(self, vectors: np.ndarray) -> list[Sentiment]:
-        """Sentiment of already-embedded messages."""
-        probs = self.model.proba(vectors)
-        cls = self.model.classes
+    def scores(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """P(positive) - P(negative) for each vector."""
+        probs = self.proba(vectors, texts)
+        return probs[:, 2] - probs[:, 0]
+
+    def predict_vectors(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> list[Sentiment]:
+        """Sentiment of already-embedded messages (pass their texts for the Chinese lexical model)."""
         out = []
-        for row in probs:
-            score = float(row[cls.index("positive")] - row[cls.index("negative")])
-            label = cls[int(np.argmax(row))]
-            out.append(Sentiment(label, score, score <= self.strong_threshold))
+        for row in self.proba(vectors, texts):
+            score = float(row[2] - row[0])
+            out.append(Sentiment(LABELS[int(np.argmax(row))], score, score <= self.strong_threshold))
         return out
 
     def predict(self, text: str, vector: np.ndarray | None = None) -> Sentiment:
         """Sentiment of one message."""
         if vector is None:
             vector = self.model.embed([text])
-        return self.predict_vectors(vector)[0]
+        return self.predict_vectors(vector, [text])[0]

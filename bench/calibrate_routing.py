@@ -51,7 +51,8 @@ def strong_negative(model, datasets: Path, precision: float, cache: Path) -> dic
     detail = {}
     for name in ("vader_amazon_en", "reviews_zh"):
         rows = [(t, y) for t, y in sets[name] if ev.is_calibration(t)]
-        scores = model.scores(cached_queries(model.model.embedder, [t for t, _ in rows], cache))
+        texts = [t for t, _ in rows]
+        scores = model.scores(cached_queries(model.model.embedder, texts, cache), texts)
         gold = np.array([y for _, y in rows])
         best = -1.0
         for t in np.arange(-0.5, -1.0, -0.01):
