@@ -153,7 +153,7 @@ class Answerer:
             text, sources = graph_answer
             return Answer(text, "graph", sources=sources, timings_ms=timer.done(), **base)
 
-        curated = self._curated(faq_matches, lang)
+        curated = self._curated(faq_matches, lang, question)
         if curated:
             text, source = curated
             return Answer(text, "curated", sources=[source], timings_ms=timer.done(), **base)
@@ -221,11 +221,17 @@ class Answerer:
                         for s in skus if s in self.matcher.products]
         return []
 
-    def _curated(self, matches: list[tuple[int, float]], lang: str) -> tuple[str, dict] | None:
+    def _curated(self, matches: list[tuple[int, float]], lang: str, question: str) -> tuple[str, dict] | None:
         above = [(uid, score) for uid, score in matches if score >= self.thresholds.curated]
         if not above:
             return None
         units = self.index.units([uid for uid, _ in above])
+        # An FAQ about another product or category is not this question's answer, however close
+        # the wording ("stitch my name on a jacket" vs "... on a backpack"): its price or rule
+        # may not hold here, so the question goes to retrieval instead.
+        above = [m for m in above if not self.matcher.names_other_things(question, units[m[0]].title)]
+        if not above:
+            return None
         # Among FAQs above the threshold, prefer one in the customer's language.
         ranked = sorted(above, key=lambda m: (units[m[0]].lang != lang, -m[1]))
         uid, score = ranked[0]

@@ -162,6 +162,17 @@ class ProductMatcher:
             return False
         return mention.score >= 2 or any(mention.sku in self.code_index.get(t, ()) for t in tokens)
 
+    def catalogue_terms(self, text: str) -> set[str]:
+        """The catalogue's category words, distinctive name words and model codes in ``text``."""
+        return {t for t in self._tokens(text) if t in self.category_words or t in self.rare or t in self.code_index}
+
+    def names_other_things(self, text: str, other: str) -> bool:
+        """True when ``text`` and ``other`` each name catalogue things the other does not
+        ("stitch my name on a jacket" against "... on a backpack"): then an answer about one
+        is not an answer about the other, however alike the two sentences read."""
+        mine, theirs = self.catalogue_terms(text), self.catalogue_terms(other)
+        return bool(mine - theirs) and bool(theirs - mine)
+
     def names_category(self, text: str) -> bool:
         """True when ``text`` names one of the catalogue's categories ("a tent", "手机壳" via the glossary)."""
         return bool(self.category_words & set(self._tokens(text)))
