@@ -227,8 +227,8 @@ class Answerer:
             return None
         units = self.index.units([uid for uid, _ in above])
         # An FAQ about another product or category is not this question's answer, however close
-        # the wording ("stitch my name on a jacket" vs "... on a backpack"): its price or rule
-        # may not hold here, so the question goes to retrieval instead.
+        # the wording ("Are the Summit boots waterproof?" for "Is the Trailhead tent waterproof?"):
+        # its fact may not hold here, so the question goes to retrieval instead.
         above = [m for m in above if not self.matcher.names_other_things(question, units[m[0]].title)]
         if not above:
             return None

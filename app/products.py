@@ -168,8 +168,8 @@ class ProductMatcher:
 
     def names_other_things(self, text: str, other: str) -> bool:
         """True when ``text`` and ``other`` each name catalogue things the other does not
-        ("stitch my name on a jacket" against "... on a backpack"): then an answer about one
-        is not an answer about the other, however alike the two sentences read."""
+        ("Is the X200 case waterproof?" against "Is the X300 case waterproof?"): then an answer
+        about one is not an answer about the other, however alike the two sentences read."""
         mine, theirs = self.catalogue_terms(text), self.catalogue_terms(other)
         return bool(mine - theirs) and bool(theirs - mine)
 

@@ -29,6 +29,12 @@ def test_curated_answer_is_verbatim_and_skips_the_llm(index):
     assert result.sources[0]["file"] == "faqs/general.csv" and llm.prompts == []
 
 
+def test_curated_answers_a_question_that_also_names_a_product(index):
+    # The FAQ names no catalogue thing, so naming the X200 does not make it another product's FAQ.
+    result = make(index, thresholds=Thresholds(curated=0.5, abstain=0.05)).answer("Do you accept PayPal for the X200?")
+    assert result.path == "curated" and result.answer == "Yes, we accept PayPal, Visa and Mastercard."
+
+
 def test_curated_prefers_the_customers_language(index):
     result = make(index).answer("保修期多长？")
     assert result.path == "curated" and result.answer == "配件保修12个月，手机保修24个月。" and result.lang == "zh"
