@@ -20,11 +20,12 @@ from typing import Sequence
 
 import numpy as np
 
+from ingest.tokenize import _CJK_RUN
+
 DEFAULT_PATH = Path(__file__).with_name("data") / "review_polarity_zh.npz"
 N_FEATURES = 2 ** 18
 CHAR_NGRAMS = (1, 2, 3)
 BLOCKS = ("words", "chars")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _OTHER_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -34,8 +35,8 @@ def cjk_share(text: str) -> float:
     A Chinese character and a whole word of another script count one unit each, since each
     carries about a word's worth of meaning: "my order 还没到" is 3 of 5.
     """
-    cjk = len(_CJK.findall(text))
-    other = len(_OTHER_WORD.findall(_CJK.sub(" ", text)))
+    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
+    other = len(_OTHER_WORD.findall(_CJK_RUN.sub(" ", text)))
     return cjk / (cjk + other) if cjk + other else 0.0
 
 
