@@ -50,6 +50,17 @@ def bundled_examples() -> list[tuple[str, str]]:
     return out
 
 
+def mix_lean(probs: np.ndarray, weights: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
+    """Rows of (negative, neutral, positive) whose positive-vs-negative lean is mixed with
+    ``p_positive`` by ``weights`` (0 keeps the row); P(neutral) stays as it is.
+
+    The service and bench/train_review_polarity.py (which chooses the weight) both mix this way.
+    """
+    polar = probs[:, 0] + probs[:, 2]
+    lean = (1 - weights) * probs[:, 2] / np.maximum(polar, 1e-9) + weights * p_positive
+    return np.column_stack([polar * (1 - lean), probs[:, 1], polar * lean])
+
+
 class SentimentClassifier:
     """Three-way sentiment over query embeddings."""
 
@@ -83,14 +94,11 @@ class SentimentClassifier:
             raise ValueError(f"{len(texts)} texts for {len(probs)} vectors")
         weights = np.array([self.polarity.weight * cjk_share(t) for t in texts])
         mixed = weights > 0
-        if mixed.any():
-            polar = probs[mixed, 0] + probs[mixed, 2]
-            lean = probs[mixed, 2] / np.maximum(polar, 1e-9)
-            lexical = self.polarity.p_positive([t for t, m in zip(texts, mixed) if m])
-            lean = (1 - weights[mixed]) * lean + weights[mixed] * lexical
-            probs = probs.copy()
-            probs[mixed, 0] = polar * (1 - lean)
-            probs[mixed, 2] = polar * lean
+        if not mixed.any():
+            return probs
+        probs = probs.copy()
+        probs[mixed] = mix_lean(probs[mixed], weights[mixed],
+                                self.polarity.p_positive([t for t, m in zip(texts, mixed) if m]))
         return probs
 
     def scores(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:

@@ -35,13 +35,13 @@ def corpus(datasets: Path) -> list[tuple[str, int]]:
     return rows
 
 
-def fit(texts, y, c: float, n_features: int, alpha: float = 1.0):
-    """NB log-count ratios per block and a logistic regression over the weighted features."""
+def fit(blocks: dict, y, c: float, alpha: float = 1.0):
+    """NB log-count ratios per block and a logistic regression over the weighted features
+    (``blocks``: app.review_polarity.binary_blocks of the training texts)."""
     from sklearn.linear_model import LogisticRegression
 
-    from app.review_polarity import BLOCKS, binary_blocks, weighted
+    from app.review_polarity import BLOCKS, weighted
 
-    blocks = binary_blocks(texts, n_features)
     ratios = {}
     for n in BLOCKS:
         pos = alpha + np.asarray(blocks[n][y == 1].sum(0)).ravel()
@@ -61,6 +61,7 @@ def main() -> int:
 
     from app import evaluation as ev
     from app.review_polarity import BLOCKS, N_FEATURES, binary_blocks, cjk_share, weighted
+    from app.sentiment import mix_lean
     from app.settings import Settings
     from app.vectors import cached_queries
 
@@ -76,23 +77,22 @@ def main() -> int:
 
     settings = Settings()
     embedding_model = ev.sentiment_model(settings, lexical=False)  # the mix is what is being chosen
-    probs = embedding_model.model.proba(cached_queries(embedding_model.model.embedder, cal_texts,
-                                                       settings.cache_path / "eval"))
-    cls = embedding_model.model.classes
-    q_embed = probs[:, cls.index("positive")] / np.maximum(
-        probs[:, cls.index("positive")] + probs[:, cls.index("negative")], 1e-9)
-    print(f"embedding model alone: calibration accuracy {((q_embed > 0.5) == y_cal).mean():.4f}")
+    probs = embedding_model.proba(cached_queries(embedding_model.model.embedder, cal_texts,
+                                                 settings.cache_path / "eval"))
+    print(f"embedding model alone: calibration accuracy {((probs[:, 2] > probs[:, 0]) == y_cal).mean():.4f}")
 
+    train_blocks = binary_blocks([t for t, _ in train], N_FEATURES)
     cal_blocks = binary_blocks(cal_texts, N_FEATURES)
     share = np.array([cjk_share(t) for t in cal_texts])  # the service weighs the mix the same way
     best = (-1.0, None, None)
     for c in (1.0, 4.0, 16.0):
         t0 = time.time()
-        ratios, model = fit([t for t, _ in train], y_train, c, N_FEATURES)
+        ratios, model = fit(train_blocks, y_train, c)
         q_lex = model.predict_proba(weighted(cal_blocks, ratios))[:, 1]
         line = []
         for w in np.round(np.arange(0.0, 1.01, 0.1), 2):
-            acc = float(((((1 - w * share) * q_embed + w * share * q_lex) > 0.5) == y_cal).mean())
+            mixed = mix_lean(probs, w * share, q_lex)
+            acc = float(((mixed[:, 2] > mixed[:, 0]) == y_cal).mean())
             line.append(f"w{w:.1f} {acc:.4f}")
             if acc > best[0] + 1e-9:
                 best = (acc, c, float(w))
@@ -101,7 +101,7 @@ def main() -> int:
     print(f"chosen: C {c}, weight {w} (calibration accuracy {acc:.4f})")
     if args.dry_run:
         return 0
-    ratios, model = fit([t for t, _ in rows], np.array([y for _, y in rows]), c, N_FEATURES)
+    ratios, model = fit(binary_blocks([t for t, _ in rows], N_FEATURES), np.array([y for _, y in rows]), c)
     coef = model.coef_.ravel().astype(np.float32)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     tmp = OUT.with_suffix(".tmp.npz")
