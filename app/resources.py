@@ -124,7 +124,7 @@ class Resources:
         cache = self.settings.cache_path
         intents = IntentClassifier(self.embedder, examples, limits["oos"], cache_dir=cache).fit()
         mood = SentimentClassifier(self.embedder, strong_threshold=limits["strong_negative"], cache_dir=cache,
-                                   polarity=ReviewPolarity()).fit()
+                                   polarity=ReviewPolarity(embedder_id=self.embedder.id)).fit()
         return index.generation, intents, mood
 
     def assistant(self) -> Assistant:

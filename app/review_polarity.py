@@ -78,27 +78,45 @@ def weighted(blocks: dict, ratios: dict):
 
 
 class ReviewPolarity:
-    """P(positive) of Chinese texts from the shipped (or a given) weights file."""
+    """P(positive) of Chinese texts from the shipped (or a given) weights file.
 
-    def __init__(self, path: Path = DEFAULT_PATH):
+    The file holds two models over the same features: a lexical one, and one that also reads
+    the message's embedding from the embedder named in the file (e5-small). ``embedder_id`` is
+    the id of the service's embedder: when it is that one, the second model is used and
+    :meth:`p_positive` needs the message vectors; otherwise the lexical model is.
+    """
+
+    def __init__(self, path: Path = DEFAULT_PATH, embedder_id: str | None = None):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found; run bench/train_review_polarity.py to build it")
         data = np.load(path)
         self.n_features = int(data["n_features"])
         self.ratios = {n: data[f"ratio_{n}"].astype(np.float32) for n in BLOCKS}
-        self.coef = np.concatenate([data[f"coef_{n}"].astype(np.float32) for n in BLOCKS])
-        self.intercept = float(data["intercept"])
+        file_embedder = str(data["vec_embedder"]) if "vec_embedder" in data.files else None
+        # The embedding-reading model only for the embedder it was trained on: another
+        # embedder's vectors mean nothing to its coefficients.
+        self.embedder_id = embedder_id if embedder_id is not None and embedder_id == file_embedder else None
+        prefix = "vec_" if self.embedder_id else ""
+        self.coef = np.concatenate([data[f"{prefix}coef_{n}"].astype(np.float32) for n in BLOCKS])
+        self.vector_coef = data["vec_coef_vector"].astype(np.float32) if self.embedder_id else None
+        self.intercept = float(data[f"{prefix}intercept"])
         # How much of the polarity this model decides for an all-Chinese message (chosen on
         # the calibration rows by the trainer); the embedding model decides the rest.
-        self.weight = float(data["weight"])
+        self.weight = float(data[f"{prefix}weight"])
         if not 0.0 <= self.weight <= 1.0:
             raise ValueError(f"{path}: weight must be in [0, 1], got {self.weight}")
         if any(len(r) != self.n_features for r in self.ratios.values()):
             raise ValueError(f"{path}: ratio vectors do not have {self.n_features} entries")
 
-    def p_positive(self, texts: Sequence[str]) -> np.ndarray:
-        """Probability that each text is positive, given it is not neutral."""
+    def p_positive(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        """Probability that each text is positive, given it is not neutral (``vectors``: the
+        texts' query embeddings, needed when the model reads them)."""
         x = weighted(binary_blocks(texts, self.n_features), self.ratios)
-        z = x @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-np.asarray(z).ravel()))
+        z = np.asarray(x @ self.coef).ravel() + self.intercept
+        if self.vector_coef is not None:
+            if vectors is None or len(vectors) != len(texts) or vectors.shape[1] != len(self.vector_coef):
+                raise ValueError(f"the {self.embedder_id} review model needs one "
+                                 f"{len(self.vector_coef)}-dim vector per text")
+            z = z + vectors @ self.vector_coef
+        return 1.0 / (1.0 + np.exp(-z))

@@ -73,6 +73,9 @@ class SentimentClassifier:
             raise ValueError(f"sentiment labels must be {', '.join(LABELS)}; got {', '.join(bad)}")
         if not -1.0 <= strong_threshold <= 0.0:
             raise ValueError(f"strong_threshold is a score in [-1, 0], got {strong_threshold}")
+        if polarity is not None and polarity.embedder_id not in (None, getattr(embedder, "id", None)):
+            raise ValueError(f"the review model reads {polarity.embedder_id} vectors, "
+                             f"not {getattr(embedder, 'id', embedder)}")
         self.strong_threshold = strong_threshold
         self.polarity = polarity
         self.model = EmbeddingClassifier(embedder, [t for t, _ in examples], [lab for _, lab in examples],
@@ -98,7 +101,7 @@ class SentimentClassifier:
             return probs
         probs = probs.copy()
         probs[mixed] = mix_lean(probs[mixed], weights[mixed],
-                                self.polarity.p_positive([t for t, m in zip(texts, mixed) if m]))
+                                self.polarity.p_positive([t for t, m in zip(texts, mixed) if m], vectors[mixed]))
         return probs
 
     def scores(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:

@@ -93,7 +93,8 @@ def test_neutral_chinese_questions_stay_neutral(res, message):
     # The Chinese review-polarity model was trained on reviews, which hardly contain questions;
     # it may lean a message one way but must not make a plain question a complaint.
     mood = res.assistant().sentiment.predict(message)
-    assert res.assistant().sentiment.polarity is not None
+    polarity = res.assistant().sentiment.polarity
+    assert polarity is not None and polarity.embedder_id == res.assistant().sentiment.model.embedder.id
     assert mood.label == "neutral" and not mood.strongly_negative, mood
 
 

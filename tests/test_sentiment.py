@@ -47,6 +47,20 @@ def test_texts_must_match_vectors(hash_embedder, polarity):
         model.proba(hash_embedder.embed_queries(["a"]), ["a", "b"])
 
 
+def test_vector_model_only_for_its_own_embedder(hash_embedder):
+    # The file's second model reads e5-small vectors; any other embedder gets the lexical one.
+    lexical = ReviewPolarity(embedder_id=hash_embedder.id)
+    assert lexical.embedder_id is None and lexical.vector_coef is None
+    assert lexical.p_positive(["非常失望"]).shape == (1,)
+    with_vectors = ReviewPolarity(embedder_id="e5-small")
+    assert with_vectors.embedder_id == "e5-small" and with_vectors.vector_coef is not None
+    with pytest.raises(ValueError, match="one 384-dim vector per text"):
+        with_vectors.p_positive(["非常失望"])
+    # A review model for e5 vectors cannot be paired with another embedder.
+    with pytest.raises(ValueError, match="reads e5-small vectors"):
+        SentimentClassifier(hash_embedder, polarity=with_vectors)
+
+
 def test_missing_weights_name_the_trainer(tmp_path):
     with pytest.raises(FileNotFoundError, match="train_review_polarity"):
         ReviewPolarity(tmp_path / "nope.npz")
