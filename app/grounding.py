@@ -19,6 +19,9 @@ CONTEXT_WEIGHT = 0.5
 _MD_LEAD = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,2}[.)]\s+|#{1,6}\s+|>\s*)+")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(?=\S)(.+?)(?<=\S)\1")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((?:https?://|/)[^)\s]*\)")
+# An FAQ unit is indexed as "Q: question\nA: answer" (ingest/sources/faqs.py); quoted, its
+# answer sentence should not start with the label.
+_FAQ_ANSWER = re.compile(r"^A:\s+")
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 # Refusals and meta-talk are not answers, whatever the context says.
@@ -198,8 +201,9 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
 
 
 def plain(sentence: str) -> str:
-    """A sentence quoted from an article without its Markdown (list markers, emphasis, links)."""
-    text = _MD_LINK.sub(r"\1", _MD_LEAD.sub("", sentence))
+    """A sentence quoted from an article without its Markdown (list markers, emphasis, links),
+    or from an FAQ without its "A:" label."""
+    text = _MD_LINK.sub(r"\1", _MD_LEAD.sub("", _FAQ_ANSWER.sub("", sentence)))
     return _MD_EMPHASIS.sub(r"\2", text).strip()
 
 

@@ -116,6 +116,8 @@ def test_extractive_prefers_published_passages_over_past_chats():
     ("## Refunds take 5-7 business days.", "Refunds take 5-7 business days."),
     ("Prices are 3 * 2 = 6 USD and 5 * 4 = 20 USD.", "Prices are 3 * 2 = 6 USD and 5 * 4 = 20 USD."),
     ("退货期限为 **30 天**。", "退货期限为 30 天。"),
+    ("A: Orders over 75 USD ship free.", "Orders over 75 USD ship free."),
+    ("A: 目前我们只发货到美国本土和加拿大。", "目前我们只发货到美国本土和加拿大。"),
 ])
 def test_quoted_sentences_lose_their_markdown(raw, clean):
     assert plain(raw) == clean
