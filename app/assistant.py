@@ -27,6 +27,7 @@ from .answer import Answerer
 from .conversations import ConversationStore
 from .injection import looks_like_injection
 from .intents import IntentClassifier, IntentResult
+from .long_message import the_ask
 from .order_flow import ORDER_TASKS, OrderFlow, extract_order_id, is_bare_slot
 from .orders import SQLiteOrderStore
 from .prompts import Prompts
@@ -95,9 +96,12 @@ class Assistant:
         history = history if history is not None else self.conversations.history(session_id)
         state = self.conversations.state(session_id)
         lang = detect_lang(message)
-        vector = self.embedder.embed_queries([message])
-        intent = self.intents.predict(message, vector)
-        mood = self.sentiment.predict(message, vector)
+        # A long message is routed and answered by its ask (app/long_message.py); its mood,
+        # the stored conversation and any ticket keep the whole of it.
+        ask = the_ask(message)
+        vector = self.embedder.embed_queries([ask])
+        intent = self.intents.predict(ask, vector)
+        mood = self.sentiment.predict(message, vector if ask == message else None)
         injection = looks_like_injection(message)
         if injection:
             # Its imperative tone reads as strongly negative; it is neither a mood nor a complaint.
@@ -111,8 +115,10 @@ class Assistant:
                         lang)
         routed_ms = round((time.perf_counter() - start) * 1000, 2)
 
-        reply = self._route(message, session_id, history, state, lang, intent, mood, on_token, vector,
+        reply = self._route(ask, session_id, history, state, lang, intent, mood, on_token, vector,
                             injection=injection)
+        if ask != message:
+            reply.details["ask"] = ask
         reply.timings_ms = {"routing": routed_ms, **reply.timings_ms}
         if reply.handoff is not None:
             self._hand_off(reply, session_id, history, message, intent, mood, lang)

@@ -122,3 +122,12 @@ def test_recommendation_puts_in_stock_first(res):
     recs = reply.details["recommendations"]
     assert recs and recs[0]["in_stock"] and "TP-X300" not in [r["sku"] for r in recs]
     assert f"{recs[0]['price']:.2f}" in reply.answer
+
+
+def test_a_long_story_is_answered_by_its_question(res):
+    # Embedded whole, a long story means the story; the customer asked about returns.
+    story = ("We took the X300 on a two-week trip through the mountains with my brother and his kids, "
+             "and the weather was mostly fine, and we walked about twelve miles a day along the ridge. ") * 4
+    reply = res.assistant().handle(story + "Anyway, how many days do I have to return an item I have not used?")
+    assert reply.details["ask"].startswith("Anyway, how many days") and reply.route == "knowledge", reply.intent
+    assert "30 days" in reply.answer and any(s["file"] == "docs/returns.md" for s in reply.sources), reply.answer
