@@ -25,6 +25,11 @@ from .llm import LLM
 from .prompts import LANG_NAMES, Prompts
 from .retrieval import Hit, HybridRetriever, fuse
 
+# Same-language sentences ranked by meaning as well as shared words: the best this many by
+# shared words are embedded (about 15 ms each on two cores); across languages, all are.
+MEANING_TOP = 12
+SENTENCE_CHARS = 200
+
 
 @dataclass
 class Thresholds:
@@ -167,8 +172,8 @@ class Answerer:
         # Ranked once, when first needed (focusing, or the extractive fallback): across languages
         # it embeds every sentence, which a generated answer shown whole passages never needs.
         ranked = functools.cache(lambda: grounding.rank_sentences(
-            query, passages, similarity=self._similarity if cross else None,
-            message=question if query != question else None))
+            query, passages, similarity=lambda _, sentences: self._similarity(vector, sentences),
+            message=question if query != question else None, meaning_top=None if cross else MEANING_TOP))
         failures: list[str] = []
         if self.llm is not None:
             # The model sees only the best sentences (prompt evaluation dominates time to first
@@ -200,10 +205,12 @@ class Answerer:
                       timings_ms=timer.done(), grounding=failures, **base)
 
     # -- the steps ------------------------------------------------------------------------
-    def _similarity(self, question: str, sentences: list[str]) -> list[float]:
-        """Cosine of the question with each sentence, by the index's embedder (cross-lingual)."""
-        emb = self.index.embedder
-        return (emb.embed_passages(sentences) @ emb.embed_queries([question])[0]).tolist()
+    def _similarity(self, query_vector, sentences: list[str]) -> list[float]:
+        """Cosine of the query (its embedding) with each sentence, by the index's embedder."""
+        # A sentence's first 200 characters carry its meaning; technotes' long log lines would
+        # otherwise cost hundreds of tokens each.
+        vectors = self.index.embedder.embed_passages([s[:SENTENCE_CHARS] for s in sentences])
+        return (vectors @ query_vector).tolist()
 
     def _focus(self, passages: list[str], ranked: Callable[[], list]) -> list[str]:
         """The passages cut to their best sentences (``ranked()``), or whole when focusing is off (0)."""

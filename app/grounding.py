@@ -114,7 +114,7 @@ def _sentences_with_citations(text: str) -> list[str]:
 
 
 def rank_sentences(question: str, passages: list[str], similarity=None,
-                   message: str | None = None) -> list[tuple[float, int, int, str]]:
+                   message: str | None = None, meaning_top: int | None = None) -> list[tuple[float, int, int, str]]:
     """Every sentence of the passages as ``(score, passage number, sentence number, sentence)``, best first.
 
     Sentences are scored by shared content words with the question (weighted by how rare
@@ -143,24 +143,30 @@ def rank_sentences(question: str, passages: list[str], similarity=None,
             for t in toks:
                 df[t] = df.get(t, 0) + 1
     n = max(1, len(sentences))
+    lexical = [sum(weight[t] / (1 + df[t] / n) for t in toks & q) + 0.3 / p_no - 0.01 * s_no
+               for p_no, s_no, _, toks in sentences]
     semantic = [0.0] * len(sentences)
-    if similarity is not None and sentences:
+    # Which sentences meaning is measured for: all of them, or the best ``meaning_top`` by
+    # shared words (embedding every sentence of long articles costs about 15 ms a sentence).
+    measured = (sorted(range(len(sentences)), key=lambda i: -lexical[i])[:meaning_top]
+                if meaning_top is not None else list(range(len(sentences))))
+    if similarity is not None and len(measured) > 1:
         # Meaning is measured against the whole rewritten query: a short follow-up alone
         # ("那运费呢？") is too little text for the embedder to rank sentences by.
-        cos = [float(c) for c in similarity(question, [s[2] for s in sentences])]
+        cos = [float(c) for c in similarity(question, [sentences[i][2] for i in measured])]
         # Multilingual embedders add a same-language bonus to every cosine; centring the
         # cosines within each language removes it, so meaning decides across languages.
         groups: dict[bool, list[float]] = {}
-        for (_, _, sentence, _), c in zip(sentences, cos):
-            groups.setdefault(bool(_CJK.search(sentence)), []).append(c)
+        for i, c in zip(measured, cos):
+            groups.setdefault(bool(_CJK.search(sentences[i][2])), []).append(c)
         means = {k: sum(v) / len(v) for k, v in groups.items()}
-        cos = [c - means[bool(_CJK.search(s[2]))] for s, c in zip(sentences, cos)]
+        cos = [c - means[bool(_CJK.search(sentences[i][2]))] for i, c in zip(measured, cos)]
         low, high = min(cos), max(cos)
         # Rescaled to 0..2 within this answer: e5's cosines sit in a narrow band.
-        semantic = [2.0 * (c - low) / (high - low) if high > low else 0.0 for c in cos]
-    for (p_no, s_no, sentence, toks), meaning in zip(sentences, semantic):
-        overlap = sum(weight[t] / (1 + df[t] / n) for t in toks & q)
-        score = overlap + meaning + 0.3 / p_no - 0.01 * s_no
+        for i, c in zip(measured, cos):
+            semantic[i] = 2.0 * (c - low) / (high - low) if high > low else 0.0
+    for (p_no, s_no, sentence, toks), words, meaning in zip(sentences, lexical, semantic):
+        score = words + meaning
         candidates.append((score, p_no, s_no, sentence))
     candidates.sort(key=lambda c: -c[0])
     return candidates
@@ -196,6 +202,22 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
             continue
         chosen.append((p_no, s_no, sentence))
         used += len(sentence)
+    # An answer often runs on into the next sentence ("We ship to Canada. We do not ship to
+    # other countries."): it is quoted too when it shares a word with the question and fits,
+    # and always after a sentence that ends in a colon, which promises what follows.
+    by_position = {(p, s): sentence for _, p, s, sentence in candidates}
+    words = set(tokenize(question))
+    said = set().union(*(tokenize(c[2]) for c in chosen)) if chosen else set()
+    for p_no, s_no, sentence in list(chosen):
+        following = by_position.get((p_no, s_no + 1))
+        toks = set(tokenize(following or ""))
+        # Not when it repeats what is already quoted ("Orders over 75 USD ship free.").
+        if following and (p_no, s_no + 1) not in {(c[0], c[1]) for c in chosen} \
+                and (words & toks or sentence.rstrip().endswith((":", "："))) \
+                and not toks <= said and used + len(following) <= max_chars:
+            chosen.append((p_no, s_no + 1, following))
+            used += len(following)
+            said |= toks
     chosen.sort(key=lambda c: (c[0], c[1]))  # read in document order
     return [(p, plain(s)) for p, _, s in chosen]
 

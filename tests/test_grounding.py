@@ -143,3 +143,40 @@ def test_a_follow_up_message_leads_the_ranking():
     query = "How long do refunds take? and for PayPal?"
     assert rank_sentences(query, passages)[0][1] == 1  # the earlier question's words win alone...
     assert rank_sentences(query, passages, message="and for PayPal?")[0][1] == 2  # ...the new ask leads
+
+
+def test_extractive_quotes_the_sentence_the_answer_runs_on_into():
+    passages = ["Shipping\nStandard shipping within the US takes 3-5 business days. We ship to Canada (7-12 "
+                "business days). We do not ship to other countries at the moment. Gift wrap costs 4.95 USD."]
+    ranked = rank_sentences("Do you ship to China?", passages,
+                            similarity=lambda q, sents: [1.0 if "Canada" in s else 0.0 for s in sents])
+    picked = [s for _, s in extractive("Do you ship to China?", passages, max_sentences=1, ranked=ranked)]
+    assert picked == ["We ship to Canada (7-12 business days).", "We do not ship to other countries at the moment."]
+    ranked = rank_sentences("How much is gift wrap?", passages)
+    picked = [s for _, s in extractive("How much is gift wrap?", passages, max_sentences=1, ranked=ranked)]
+    assert picked == ["Gift wrap costs 4.95 USD."]  # the last sentence: nothing runs on from it
+
+
+def test_meaning_is_measured_for_the_best_sentences_by_words_only():
+    passages = ["Shipping\nWe ship to Canada. Shipping is free over 75 USD. Shipping takes 3-5 days. "
+                "Our warehouse is in Denver."]
+    asked: list[list[str]] = []
+
+    def similarity(question, sentences):
+        asked.append(sentences)
+        return [1.0 if "Canada" in s else 0.0 for s in sentences]
+
+    ranked = rank_sentences("Do you ship abroad?", passages, similarity=similarity, meaning_top=2)
+    assert len(asked) == 1 and len(asked[0]) == 2 and not any("Denver" in s for s in asked[0])
+    assert ranked[0][3] == "We ship to Canada."
+    # Without a limit every sentence is measured (across languages, words say nothing).
+    asked.clear()
+    rank_sentences("Do you ship abroad?", passages, similarity=similarity)
+    assert len(asked[0]) == 4
+
+
+def test_a_sentence_ending_in_a_colon_is_quoted_with_what_follows():
+    passages = ["Returns\nThe return window depends on your membership level: Gold members get unlimited time. "
+                "Silver members get 6 months."]
+    picked = [s for _, s in extractive("What is the return window?", passages, max_sentences=1)]
+    assert picked == ["The return window depends on your membership level:", "Gold members get unlimited time."]
