@@ -169,8 +169,9 @@ class Answerer:
         context_hits = self._budget(hits[: self.top_k], mentions)
         passages = [h.unit.text for h in context_hits]
         cross = any(h.unit.lang != lang for h in context_hits)
-        # Ranked once, when first needed (focusing, or the extractive fallback): across languages
-        # it embeds every sentence, which a generated answer shown whole passages never needs.
+        # Ranked once, when first needed (focusing, or the extractive fallback): it embeds up to
+        # MEANING_TOP sentences (every one across languages), which a generated answer shown
+        # whole passages never needs.
         ranked = functools.cache(lambda: grounding.rank_sentences(
             query, passages, similarity=lambda _, sentences: self._similarity(vector, sentences),
             message=question if query != question else None, meaning_top=None if cross else MEANING_TOP))

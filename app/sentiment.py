@@ -2,8 +2,8 @@
 
 A logistic regression over the shop's embedder, trained on the bundled English and Chinese
 examples (app/data/sentiment.jsonl, written for shopqa), decides negative / neutral / positive.
-For Chinese text a lexical review model (app/review_polarity.py) also has a say in which way a
-non-neutral message leans: the share it decides grows with the message's share of Chinese
+For Chinese text a review model (app/review_polarity.py: words and characters, plus the e5-small
+vector when that is the embedder) also has a say in which way a non-neutral message leans: the share it decides grows with the message's share of Chinese
 characters, and P(neutral) is left as the embedding model gave it, so neutral questions stay
 neutral. The score is P(positive) minus P(negative); "strongly negative" (a handoff trigger)
 is a score at or below a threshold from app/data/calibration.json, chosen on public review data
