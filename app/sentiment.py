@@ -11,6 +11,7 @@ is a score at or below a threshold from app/data/calibration.json, chosen on pub
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,12 @@ def mix_lean(probs: np.ndarray, weights: np.ndarray, p_positive: np.ndarray) -> 
     return np.column_stack([polar * (1 - lean), probs[:, 1], polar * lean])
 
 
+def _check_pairing(polarity: ReviewPolarity | None, embedder: Embedder) -> None:
+    if polarity is not None and polarity.embedder_id not in (None, getattr(embedder, "id", None)):
+        raise ValueError(f"the review model reads {polarity.embedder_id} vectors, "
+                         f"not {getattr(embedder, 'id', embedder)}")
+
+
 class SentimentClassifier:
     """Three-way sentiment over query embeddings."""
 
@@ -73,13 +80,19 @@ class SentimentClassifier:
             raise ValueError(f"sentiment labels must be {', '.join(LABELS)}; got {', '.join(bad)}")
         if not -1.0 <= strong_threshold <= 0.0:
             raise ValueError(f"strong_threshold is a score in [-1, 0], got {strong_threshold}")
-        if polarity is not None and polarity.embedder_id not in (None, getattr(embedder, "id", None)):
-            raise ValueError(f"the review model reads {polarity.embedder_id} vectors, "
-                             f"not {getattr(embedder, 'id', embedder)}")
+        _check_pairing(polarity, embedder)
         self.strong_threshold = strong_threshold
         self.polarity = polarity
         self.model = EmbeddingClassifier(embedder, [t for t, _ in examples], [lab for _, lab in examples],
                                          cache_dir=cache_dir)
+
+    def with_polarity(self, polarity: ReviewPolarity | None) -> "SentimentClassifier":
+        """This fitted classifier with another Chinese review model, without refitting (the
+        review-polarity trainer scores its candidate weights through the service's own mix)."""
+        _check_pairing(polarity, self.model.embedder)
+        other = copy.copy(self)
+        other.polarity = polarity
+        return other
 
     def fit(self) -> "SentimentClassifier":
         """Embed the examples and fit (in a warm-up)."""

@@ -152,15 +152,10 @@ class Recipe:
 
     def predict(self, weights_file: Path, texts: list[str], embedder_id: str | None) -> np.ndarray:
         """1 positive / 0 negative as the service decides, with the weights in ``weights_file``."""
-        from app.review_polarity import ReviewPolarity, cjk_share
-        from app.sentiment import mix_lean
+        from app.review_polarity import ReviewPolarity
 
-        polarity = ReviewPolarity(weights_file, embedder_id=embedder_id)
-        vectors = self._vecs(texts)
-        share = np.array([cjk_share(t) for t in texts])
-        mixed = mix_lean(self.embedding_model.proba(vectors), polarity.weight * share,
-                         polarity.p_positive(texts, vectors))
-        return (mixed[:, 2] > mixed[:, 0]).astype(int)
+        model = self.embedding_model.with_polarity(ReviewPolarity(weights_file, embedder_id=embedder_id))
+        return (model.scores(self._vecs(texts), texts) > 0).astype(int)
 
 
 def accuracy(probs, weights, p_positive, y) -> float:

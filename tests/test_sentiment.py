@@ -61,6 +61,18 @@ def test_vector_model_only_for_its_own_embedder(hash_embedder):
         SentimentClassifier(hash_embedder, polarity=with_vectors)
 
 
+def test_with_polarity_shares_the_fitted_model(hash_embedder, polarity):
+    plain = SentimentClassifier(hash_embedder).fit()
+    mixed = plain.with_polarity(polarity)
+    assert mixed.model is plain.model and plain.polarity is None and mixed.polarity is polarity
+    texts = ["这个手机壳质量太差了，非常失望"]
+    vectors = hash_embedder.embed_queries(texts)
+    fitted = SentimentClassifier(hash_embedder, polarity=polarity).fit()
+    assert np.allclose(mixed.proba(vectors, texts), fitted.proba(vectors, texts))
+    with pytest.raises(ValueError, match="reads e5-small vectors"):
+        plain.with_polarity(ReviewPolarity(embedder_id="e5-small"))
+
+
 def test_missing_weights_name_the_trainer(tmp_path):
     with pytest.raises(FileNotFoundError, match="train_review_polarity"):
         ReviewPolarity(tmp_path / "nope.npz")
