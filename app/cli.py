@@ -189,7 +189,8 @@ def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: s
 
 @cli.group("eval")
 def eval_group() -> None:
-    """Measure the routing models on public data (../shared/datasets by default)."""
+    """Measure the routing models on public data (../shared/datasets by default), or a whole shop on
+    graded questions (`eval shop`)."""
 
 
 def _datasets_option(f):
@@ -236,6 +237,46 @@ def eval_intents(ctx: click.Context, datasets: Path, embedder: str | None, as_js
 def eval_sentiment(ctx: click.Context, datasets: Path, embedder: str | None, as_json: bool) -> None:
     """Binary sentiment accuracy on the VADER Amazon snippets and the Chinese review sentences."""
     _evaluate(ctx, "sentiment", datasets, embedder, as_json)
+
+
+@eval_group.command("shop")
+@click.argument("shop_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report (every case and reply) as JSON.")
+@click.option("--baseline", is_flag=True, help="Also answer the answer and abstain cases with a plain LangChain "
+              "RetrievalQA over the same vectors and GGUF, side by side.")
+@click.option("--no-llm", is_flag=True, help="Extractive answers only (no generation).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
+@click.pass_context
+def eval_shop(ctx: click.Context, shop_dir: Path, questions: Path, as_json: bool, baseline: bool, no_llm: bool,
+              out: Path | None) -> None:
+    """Score SHOP_DIR on graded customer questions (QUESTIONS, one JSON object a line), as a new user would.
+
+    The shop is ingested into a fresh temporary folder, the real service is started in-process
+    and each case is sent to POST /api/chat in a session of its own. Case kinds: answer
+    (turns, expect: [[alternatives], ...]), abstain (turns, forbid), route (turns, intent,
+    handoff) and order (turns, forbid, expect_last); the rules are those of
+    ../shared/dev-shops/README.md. Prints pass rates by kind, language and topic, invented
+    numbers and leaked order data, then every failing case with its path and reply.
+    Write your own questions to test your shop before going live.
+    """
+    from ingest.embedders import EmbedderError
+    from ingest.manifest import IndexUnusable
+
+    from . import shop_eval
+
+    settings = _settings(ctx, **({"llm_enabled": False} if no_llm else {}))
+    try:
+        cases = shop_eval.load_cases(questions)
+        report = shop_eval.evaluate(shop_dir, cases, settings, baseline=baseline,
+                                    progress=lambda line: click.echo(line, err=True))
+    except shop_eval.CasesError as exc:
+        raise ShopqaError(str(exc), 2) from exc
+    except (IndexUnusable, EmbedderError, FileNotFoundError, ValueError) as exc:
+        raise ShopqaError(str(exc), EXIT_CONFIG) from exc
+    if out:
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else shop_eval.format_report(report))
 
 
 @cli.group()

@@ -18,11 +18,12 @@ import os
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from app.baseline import build_retrieval_qa  # noqa: E402
 
 # Benchmark inputs (customer questions about the sample shop), not results.
 FAQ_QUESTIONS_LIMIT = 30
@@ -91,23 +92,6 @@ def direct_tokens_per_s(llama, call: dict) -> float:
                 break  # as many tokens as shopqa generated (it stops at a failed grounding check)
     end = time.perf_counter()
     return (pieces - 1) / (end - first) if first and pieces > 1 and end > first else float("nan")
-
-
-def build_retrieval_qa(index, embedder, model_path: str, max_tokens: int, n_threads: int):
-    """A plain LangChain RetrievalQA over the same vectors, texts, embedder and GGUF."""
-    warnings.filterwarnings("ignore")
-    from langchain_classic.chains import RetrievalQA
-    from langchain_community.llms import LlamaCpp
-    from langchain_community.vectorstores import FAISS
-
-    from app.lc import ShopqaEmbeddings
-
-    rows = index.db().execute("SELECT id, text FROM units ORDER BY id").fetchall()
-    pairs = [(r["text"], index.dense.reconstruct(int(r["id"])).tolist()) for r in rows]
-    store = FAISS.from_embeddings(pairs, ShopqaEmbeddings(embedder))
-    llm = LlamaCpp(model_path=model_path, n_ctx=4096, max_tokens=max_tokens, temperature=0.0,
-                   n_threads=n_threads, verbose=False)
-    return RetrievalQA.from_chain_type(llm=llm, retriever=store.as_retriever(search_kwargs={"k": 6}))
 
 
 def main() -> None:
