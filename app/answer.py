@@ -21,13 +21,15 @@ from ingest.chunking import count_tokens, detect_lang
 from ingest.index import ShopIndex
 
 from . import grounding, products, rewrite
-from .llm import LLM
+from .llm import LLM, LLMBusy
 from .prompts import LANG_NAMES, Prompts
 from .retrieval import Hit, HybridRetriever, fuse
 
 # Same-language sentences ranked by meaning as well as shared words: the best this many by
 # shared words are embedded (about 15 ms each on two cores); across languages, all are.
 MEANING_TOP = 12
+# The path of an extractive answer given because the model was busy (queue full).
+EXTRACTIVE_BUSY = "extractive_busy"
 SENTENCE_CHARS = 200
 
 
@@ -176,6 +178,7 @@ class Answerer:
             query, passages, similarity=lambda _, sentences: self._similarity(vector, sentences),
             message=question if query != question else None, meaning_top=None if cross else MEANING_TOP))
         failures: list[str] = []
+        busy = False
         if self.llm is not None:
             # The model sees only the best sentences (prompt evaluation dominates time to first
             # token); citations and the grounding check refer to exactly what it saw.
@@ -185,14 +188,21 @@ class Answerer:
             # Only sentences that already pass the grounding check are streamed, and generation
             # stops at the first sentence that fails: the extractive answer replaces it anyway.
             gate = grounding.SentenceGate(seen, on_token or (lambda _: None))
-            generated = self._generate(question, query, history, seen, lang, gate, upset)
+            try:
+                generated = self._generate(question, query, history, seen, lang, gate, upset)
+            except LLMBusy:
+                # Busy is not an answer: the passages are here, so quote them at once instead
+                # of refusing the customer (the path says the model was skipped).
+                busy = True
+                generated = ""
             timer.mark("generation")
-            check = grounding.check(generated, seen) if not gate.failed else None
+            check = grounding.check(generated, seen) if not (gate.failed or busy) else None
             timer.mark("grounding")
             if check is not None and check.ok:
                 sources = [_source(shown[n - 1][0], n) for n in check.cited]
                 return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base)
-            failures = check.reasons if check is not None else gate.failed
+            failures = ["the answer model was busy"] if busy else (
+                check.reasons if check is not None else gate.failed)
         published = {n for n, h in enumerate(context_hits, start=1) if h.unit.type != "chat"}
         picked = grounding.extractive(query, passages, ranked=grounding.prefer(ranked(), published))
         if not picked:
@@ -202,7 +212,8 @@ class Answerer:
         text = f"{self.prompts.message('extractive_intro', lang)} {body}"
         cited = sorted({p for p, _ in picked})
         timer.mark("extractive")
-        return Answer(text, "extractive", sources=[_source(context_hits[p - 1], p) for p in cited],
+        return Answer(text, EXTRACTIVE_BUSY if busy else "extractive",
+                      sources=[_source(context_hits[p - 1], p) for p in cited],
                       timings_ms=timer.done(), grounding=failures, **base)
 
     # -- the steps ------------------------------------------------------------------------

@@ -19,6 +19,17 @@ class LLMError(Exception):
     """The model cannot be loaded or run; the message names the file."""
 
 
+class LLMBusy(LLMError):
+    """The model is taken (its queue is full, or the wait ran past the request timeout).
+
+    The answerer then answers extractively; only a request that needs the model gets a 503.
+    """
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class LLM(Protocol):
     """Streams a chat completion as text pieces.
 

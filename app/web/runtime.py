@@ -6,15 +6,9 @@ import time
 from collections import defaultdict, deque
 from typing import Iterator
 
-from ..llm import LLMError
+from ..llm import LLMBusy
 
-
-class LLMBusy(LLMError):
-    """The LLM queue is full (or the wait ran past the request timeout): answer 503."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
+__all__ = ["LLMBusy", "Metrics", "QueuedLLM", "RateLimiter"]
 
 
 class RateLimiter:
