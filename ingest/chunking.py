@@ -8,8 +8,16 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-
 _CJK_OR_PUNCT = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\uffef]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-# Sentence ends: CJK punctuation needs no following space; Latin punctuation does.
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?])\s*|(?<=[.;:])\s+(?=\S)")
+# Where a sentence may end: CJK punctuation needs no following space, Latin punctuation
+# does. A full-width colon never ends one, but is looked at: it may close a label.
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])\s*|(?<=[.;:])\s+(?=\S)|(?<=：)")
+# A label ("Price:", "Canada:", "Gold members get:", "广东省内：") has at most this many
+# words, a CJK character counting half a word; text in brackets does not count.
+LABEL_WORDS = 6
+_BRACKETS = re.compile(r"\([^()]*\)|（[^（）]*）|\[([^\]]*)\]\([^)]*\)")
+_LEAD_MARKUP = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,2}[.)]\s+|#{1,6}\s+|>\s*)+")
+_LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,2}[.)])\s")
+_ENDS = ".!?。！？;；:："
 
 
 def count_tokens(text: str) -> int:
@@ -17,10 +25,50 @@ def count_tokens(text: str) -> int:
     return len(_CJK.findall(text)) + int(len(_WORD.findall(text)) * 1.3 + 0.5)
 
 
+def is_label(text: str) -> bool:
+    """Whether ``text``, the words before a colon, is short enough to be a label.
+
+    List markers, emphasis and bracketed asides are not counted ("**Original hem (keeps
+    the factory hem)**" is a two-word label); text that ends like a sentence is no label.
+    """
+    core = _BRACKETS.sub(lambda m: m.group(1) or " ", _LEAD_MARKUP.sub("", text)).replace("*", "").strip()
+    if not core or core[-1] in _ENDS:
+        return False
+    return 0 < len(_WORD.findall(core)) + len(_CJK.findall(core)) / 2 <= LABEL_WORDS
+
+
 def split_sentences(text: str) -> list[str]:
-    """Split a paragraph into sentences, for Chinese (。！？) and Latin (. ! ?) text."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text)]
-    return [p for p in parts if p]
+    """Split a paragraph into sentences, for Chinese (。！？；) and Latin (. ! ? ; :) text.
+
+    A sentence that starts with a short label (:func:`is_label`) and a colon runs on to its
+    full stop: the label is not split off, and neither are the parts of a labelled fact
+    ("Canada: Delivery time 5-10 business days; Shipping $19.95.", "金卡会员：运费 免费；…"),
+    which quoted alone would no longer say whom or what they are about. A semicolon followed
+    by a list marker still ends it (list items whose lines were joined).
+    """
+    out: list[str] = []
+    start = 0
+    labelled = False
+    for match in _SENTENCE_END.finditer(text):
+        pos = match.start()  # >= 1: every alternative looks behind at a character
+        mark = text[pos - 1]
+        if mark in ":：":
+            # The first colon of a sentence may close its label; later ones are inside it.
+            if labelled or is_label(text[start:pos - 1]):
+                labelled = True
+                continue
+            if mark == "：":  # a full-width colon never ends a sentence
+                continue
+        elif mark in ";；" and labelled and not _LIST_ITEM.match(text, match.end()):
+            continue
+        sentence = text[start:pos].strip()
+        if sentence:
+            out.append(sentence)
+        start, labelled = match.end(), False
+    rest = text[start:].strip()
+    if rest:
+        out.append(rest)
+    return out
 
 
 @dataclass
@@ -29,6 +77,7 @@ class Section:
 
     headings: list[str]
     paragraphs: list[str]
+    level: int = 0  # of the section's own heading (1 for "#"); 0 before the first heading
 
 
 _UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
@@ -72,7 +121,7 @@ def sections(markdown: str) -> list[Section]:
                 out.append(current)
             level, title = len(match.group(1)), match.group(2).strip()
             path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
-            current = Section([t for _, t in path], [])
+            current = Section([t for _, t in path], [], level)
         elif not line.strip() and not in_fence:
             flush_paragraph()
         else:
@@ -115,17 +164,25 @@ def chunk_markdown(markdown: str, budget: int) -> list[tuple[list[str], str]]:
     """
     chunks: list[tuple[list[str], str]] = []
     for section in sections(markdown):
-        current = ""
-        for paragraph in section.paragraphs:
-            for piece in (_split_long(paragraph, budget) if count_tokens(paragraph) > budget else [paragraph]):
-                candidate = f"{current}\n\n{piece}" if current else piece
-                if current and count_tokens(candidate) > budget:
-                    chunks.append((section.headings, current))
-                    current = piece
-                else:
-                    current = candidate
-        if current:
-            chunks.append((section.headings, current))
+        chunks.extend(pack_paragraphs(section.headings, section.paragraphs, budget))
+    return chunks
+
+
+def pack_paragraphs(headings: list[str], paragraphs: list[str], budget: int) -> list[tuple[list[str], str]]:
+    """The paragraphs of one section packed into ``(headings, chunk text)`` pairs of at most
+    about ``budget`` tokens; a paragraph over budget is split by sentences."""
+    chunks: list[tuple[list[str], str]] = []
+    current = ""
+    for paragraph in paragraphs:
+        for piece in (_split_long(paragraph, budget) if count_tokens(paragraph) > budget else [paragraph]):
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if current and count_tokens(candidate) > budget:
+                chunks.append((headings, current))
+                current = piece
+            else:
+                current = candidate
+    if current:
+        chunks.append((headings, current))
     return chunks
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from ..chunking import setext_to_atx, chunk_markdown, detect_lang
+from ..chunking import detect_lang, setext_to_atx
+from ..facts import chunk_article, markdown_table
 from ..records import InputError, Problem, SourceRecord, Unit
 
 _SENTENCE_END = (".", "。", "!", "！", "?", "？", ":", "：", ";", "；", ",", "，")
@@ -18,10 +19,16 @@ _FIRST_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 
 
 class _HTMLToMarkdown(HTMLParser):
-    """Keep headings, paragraphs and list items of an HTML page as Markdown-like text."""
+    """Keep headings, paragraphs, list items and tables of an HTML page as Markdown-like text.
+
+    A table is written as a Markdown table (its header row is the first row when all its cells
+    are ``<th>``), so that :mod:`ingest.facts` renders its rows as sentences, as it does a
+    Markdown article's; without one, each row is a plain ``| key | value |`` row.
+    """
 
     _BLOCK = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "blockquote", "pre"}
     _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
+    _CELL_BREAKS = {"br", "p", "div", "li", "ul", "ol", "tr", "td", "th"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -29,12 +36,21 @@ class _HTMLToMarkdown(HTMLParser):
         self.skip_depth = 0
         self.title = ""
         self._in_title = False
+        # The table being read, as rows of (cells, whether every cell is a <th>); None outside one.
+        self._rows: list[tuple[list[str], bool]] | None = None
+        self._table_depth = 0
+        self._in_cell = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self.skip_depth += 1
-        if tag == "title":
+        if self._rows is not None:
+            self._table_tag(tag, start=True)
+        elif tag == "title":
             self._in_title = True
+        elif tag == "table":
+            self.parts.append("\n\n")
+            self._rows, self._table_depth = [], 1
         elif re.fullmatch(r"h[1-6]", tag):
             self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
         elif tag == "li":
@@ -45,21 +61,75 @@ class _HTMLToMarkdown(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP and self.skip_depth:
             self.skip_depth -= 1
-        if tag == "title":
+        if self._rows is not None:
+            self._table_tag(tag, start=False)
+        elif tag == "title":
             self._in_title = False
         elif re.fullmatch(r"h[1-6]", tag) or tag in self._BLOCK:
             self.parts.append("\n\n")
 
+    def _table_tag(self, tag: str, start: bool) -> None:
+        """Collect a table's rows and cells; a table nested in a cell is read as that cell's text."""
+        rows = self._rows
+        assert rows is not None
+        if tag == "table":
+            self._table_depth += 1 if start else -1
+            if self._table_depth == 0:
+                self._end_table()
+                return
+        if self._table_depth > 1 or (tag not in ("tr", "td", "th") and tag != "caption"):
+            if self._in_cell and tag in self._CELL_BREAKS | {"table"}:
+                rows[-1][0][-1] += ", " if tag in ("br", "li", "tr", "td", "th") and start else " "
+            return
+        if tag == "caption":
+            # A caption says what the table is about; it stays a line of its own above the rows.
+            self.parts.append("\n\n")
+        elif tag == "tr":
+            self._in_cell = False
+            if start:
+                rows.append(([], True))
+        elif start:  # td, th
+            if not rows:
+                rows.append(([], True))
+            cells, all_th = rows[-1]
+            rows[-1] = (cells + [""], all_th and tag == "th")
+            self._in_cell = True
+        else:
+            self._in_cell = False
+
+    def _end_table(self) -> None:
+        rows = [(cells, all_th) for cells, all_th in (self._rows or []) if any(c.strip() for c in cells)]
+        self._rows, self._in_cell = None, False
+        if not rows:
+            return
+        header, body = (rows[0][0], rows[1:]) if rows[0][1] else ([], rows)
+        self.parts.append("\n\n" + markdown_table([_cell_text(c) for c in header],
+                                                   [[_cell_text(c) for c in r] for r, _ in body]) + "\n\n")
+
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data.strip()
-        elif not self.skip_depth:
+        elif self.skip_depth:
+            return
+        elif self._rows is not None:
+            if self._in_cell and self._rows:
+                self._rows[-1][0][-1] += data
+            elif data.strip():  # a caption, or text between cells
+                self.parts.append(re.sub(r"\s+", " ", data))
+        else:
             self.parts.append(re.sub(r"\s+", " ", data))
 
     def markdown(self) -> str:
+        if self._rows is not None:  # a table that was never closed
+            self._end_table()
         text = "".join(self.parts)
         text = re.sub(r"[ \t]+\n", "\n", text)
         return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _cell_text(cell: str) -> str:
+    """A cell's text on one line: line breaks and list items inside it became commas."""
+    return re.sub(r"(?:\s*,)+\s*", ", ", re.sub(r"\s+", " ", cell)).strip(" ,")
 
 
 def _front_matter(text: str, rel: str) -> tuple[dict[str, Any], str, int]:
@@ -126,7 +196,7 @@ def parse(path: Path, rel: str, text: str, chunk_tokens: int) -> tuple[list[Sour
     url = str(meta.get("url") or "")
     lang = str(meta.get("lang") or detect_lang(body))
     tags, products = _as_list(meta.get("tags")), _as_list(meta.get("products"))
-    chunks = chunk_markdown(body, chunk_tokens)
+    chunks = chunk_article(body, chunk_tokens)
     if not chunks:
         raise InputError("no text to index after removing markup")
     units = []
