@@ -142,6 +142,9 @@ def shop_numbers(shop_dir: Path) -> set[str]:
 
 def has(reply: str, alternative: str) -> bool:
     """Case-insensitive substring match; a numeric alternative must match a whole number."""
+    if _NUMBER.fullmatch(alternative.strip()):
+        # One number: equal in value to a number the reply states ("289" is "289.00", not "2890").
+        return _canonical(alternative.strip()) in numbers_in(reply)
     if _NUMERIC_ALT.match(alternative):
         pattern = r"(?<![\d.,])" + re.escape(alternative.strip()) + r"(?![\d]|[.,]\d)"
         return re.search(pattern, reply) is not None

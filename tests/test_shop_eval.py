@@ -14,7 +14,8 @@ def test_numeric_alternatives_match_whole_numbers_only():
     assert not has("Returns within 145 days.", "45")
     assert not has("It weighs 4.5 kg.", "45") and not has("It weighs 4.5 kg.", "5")
     assert has("Costs $5.95 to ship", "5.95") and not has("Costs $15.95", "5.95")
-    assert has("Free over $75.", "75")
+    assert has("Free over $75.", "75") and has("It costs 289.00 USD.", "289")
+    assert has("Chest 42-44 in", "42-44") and not has("Chest 142-44 in", "42-44")
     assert has("We Ship To Canada", "ship to canada")  # text: case-insensitive substring
 
 
