@@ -163,7 +163,10 @@ class OrderFlow:
         flow = state.setdefault("order", {"verified": []})
         msg = self.prompts.message
         awaiting = flow.get("awaiting")
-        if intent in ORDER_TASKS and awaiting not in ("confirm_cancel", "confirm_address", "new_address"):
+        # A bare order number or email answers the flow's question; the intent model's guess
+        # for it ("order status") must not replace the task the customer asked for ("cancel").
+        if intent in ORDER_TASKS and awaiting not in ("confirm_cancel", "confirm_address", "new_address") \
+                and not (flow.get("task") and is_bare_slot(message)):
             if flow.get("task") != intent:
                 flow["request"] = message
                 flow.pop("address_hint", None)

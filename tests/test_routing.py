@@ -116,6 +116,15 @@ def test_address_change_before_shipping_with_confirmation(store):
     assert store.get("T-1002").address == "9 New Road, 10115 Berlin"
 
 
+def test_a_bare_order_number_keeps_the_task_asked_for(store):
+    # The intent model reads a bare order number as "order status": the customer asked to cancel.
+    flow = OrderFlow(store, Prompts())
+    state: dict = {}
+    assert flow.handle("s", "I need to cancel an order", "cancel_order", state, "en").step == "ask_order_id"
+    assert flow.handle("s", "T-1002", "order_status", state, "en").step == "ask_email"
+    assert flow.handle("s", "bob@example.com", "out_of_scope", state, "en").step == "confirm_cancel"
+
+
 def test_item_changes_go_to_staff(store):
     flow = OrderFlow(store, Prompts())
     r = flow.handle("s", "I need to swap the charger in T-1002 for another one bob@example.com", "change_order", {}, "en")
