@@ -20,7 +20,10 @@ from typing import Any, Callable
 from ingest.chunking import count_tokens, detect_lang
 from ingest.index import ShopIndex
 
+from . import candidates as cands
 from . import grounding, products, rewrite
+from .answer_model import ABSTAIN, ANSWER, PARTIAL, AnswerModel
+from .candidates import select
 from .llm import LLM, LLMBusy
 from .prompts import LANG_NAMES, Prompts
 from .retrieval import Hit, HybridRetriever, fuse
@@ -67,6 +70,22 @@ class Answer:
                 "grounding_failures": self.grounding}
 
 
+@dataclass
+class Evidence:
+    """What retrieval found for one question, before anything is said."""
+
+    question: str
+    query: str
+    lang: str
+    mentions: list
+    vector: Any
+    hits: list[Hit]
+    faq_matches: list[tuple[int, float]]
+    confidence: float
+    context_hits: list[Hit] = field(default_factory=list)
+    candidates: list[cands.Candidate] = field(default_factory=list)
+
+
 class _Timer:
     def __init__(self) -> None:
         self.start = time.perf_counter()
@@ -102,7 +121,8 @@ class Answerer:
 
     def __init__(self, index: ShopIndex, llm: LLM | None, prompts: Prompts, thresholds: Thresholds,
                  matcher: products.ProductMatcher | None = None, context_tokens: int = 1500,
-                 max_answer_tokens: int = 200, top_k: int = 6, reranker=None, focus_tokens: int = 0):
+                 max_answer_tokens: int = 200, top_k: int = 6, reranker=None, focus_tokens: int = 0,
+                 model: AnswerModel | None = None):
         if context_tokens < 100 or top_k < 1 or focus_tokens < 0:
             raise ValueError("context_tokens >= 100, top_k >= 1 and focus_tokens >= 0 are required")
         self.index = index
@@ -116,25 +136,23 @@ class Answerer:
         self.top_k = top_k
         self.reranker = reranker
         self.focus_tokens = focus_tokens
+        # The learned candidate scorer and answerability decision (fitted for one embedder);
+        # without it, sentences are ranked by shared words and meaning and one similarity
+        # threshold decides when to abstain.
+        self.model = model
 
     # -- the pipeline ---------------------------------------------------------------------
-    def answer(self, question: str, history: list[dict] | None = None,
-               on_token: Callable[[str], None] | None = None, upset: bool = False,
-               message_vector=None) -> Answer:
-        """Answer ``question`` given the conversation so far (oldest first).
-
-        ``upset`` (negative sentiment) switches the generation prompt to answer_user_upset;
-        ``message_vector`` is the question's query embedding if the caller already has it.
-        """
+    def gather(self, question: str, history: list[dict] | None = None, message_vector=None,
+               with_candidates: bool | None = None) -> Evidence:
+        """Retrieve for ``question`` (with the conversation so far): hits, FAQ matches, the
+        context passages and their answer candidates (features only, not yet scored; built
+        when there is a model, or when ``with_candidates`` says so)."""
         history = history or []
-        timer = _Timer()
         lang = detect_lang(question)
         mentions = self.matcher.find(question)
         if not mentions and rewrite.needs_context(question):
             mentions = self._previous_products(history)
         query = rewrite.standalone(question, history, [m.sku for m in mentions])
-        timer.mark("rewrite")
-
         # The router already embedded the message; a standalone query equal to it needs no second pass.
         vector = (message_vector if message_vector is not None and query == question
                   else self.index.embed_query(query))
@@ -152,34 +170,79 @@ class Answerer:
         if self.reranker is not None:
             hits = self.reranker.rerank(query, hits)
         confidence = max((h.dense_score or 0.0) for h in hits[:5]) if hits else 0.0
+        found = Evidence(question, query, lang, mentions, vector, hits, faq_matches, confidence)
+        if hits:
+            found.context_hits = self._budget(hits[: self.top_k], mentions)
+            if with_candidates or (with_candidates is None and self.model is not None):
+                found.candidates = cands.build(query, found.context_hits, self.index, self._embed_cached, vector,
+                                               self.thresholds.abstain,
+                                               message=question if query != question else None)
+        return found
+
+    def assess(self, found: Evidence, model: AnswerModel | None = None) -> tuple[str, float, dict[str, float]]:
+        """Score the candidates and decide: ``(answer|partial|abstain, P(answerable), evidence)``."""
+        model = model or self.model
+        for c in found.candidates:
+            c.score = model.score(c.features)
+        faq = found.faq_matches[0][1] if found.faq_matches else None
+        evidence = cands.question_features(found.query, found.candidates, [h.unit.text for h in found.context_hits],
+                                           [h.dense_score for h in found.hits], self.index,
+                                           self.thresholds.abstain, self.thresholds.curated, faq,
+                                           message=found.question if found.query != found.question else None)
+        decision, p = model.decide(evidence)
+        return decision, p, evidence
+
+    def answer(self, question: str, history: list[dict] | None = None,
+               on_token: Callable[[str], None] | None = None, upset: bool = False,
+               message_vector=None) -> Answer:
+        """Answer ``question`` given the conversation so far (oldest first).
+
+        ``upset`` (negative sentiment) switches the generation prompt to answer_user_upset;
+        ``message_vector`` is the question's query embedding if the caller already has it.
+        """
+        history = history or []
+        timer = _Timer()
+        found = self.gather(question, history, message_vector)
+        query, lang, mentions, vector, hits = found.query, found.lang, found.mentions, found.vector, found.hits
         timer.mark("retrieval")
-        base = dict(lang=lang, standalone=query, confidence=confidence, products=[m.sku for m in mentions])
+        base = dict(lang=lang, standalone=query, confidence=found.confidence, products=[m.sku for m in mentions])
 
         graph_answer = self._graph_answer(question, mentions, lang)
         if graph_answer:
             text, sources = graph_answer
             return Answer(text, "graph", sources=sources, timings_ms=timer.done(), **base)
 
-        curated = self._curated(faq_matches, lang, question)
+        curated = self._curated(found.faq_matches, lang, question)
         if curated:
             text, source = curated
             return Answer(text, "curated", sources=[source], timings_ms=timer.done(), **base)
 
-        if not hits or confidence < self.thresholds.abstain:
+        decision = ANSWER
+        if self.model is not None and found.candidates:
+            decision, p, _ = self.assess(found)
+            base["confidence"] = p
+            timer.mark("assess")
+        elif self.model is not None or found.confidence < self.thresholds.abstain:
+            decision = ABSTAIN
+        if not hits or decision == ABSTAIN:
             return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(), **base)
 
-        context_hits = self._budget(hits[: self.top_k], mentions)
+        context_hits = found.context_hits
         passages = [h.unit.text for h in context_hits]
         cross = any(h.unit.lang != lang for h in context_hits)
-        # Ranked once, when first needed (focusing, or the extractive fallback): it embeds up to
-        # MEANING_TOP sentences (every one across languages), which a generated answer shown
-        # whole passages never needs.
-        ranked = functools.cache(lambda: grounding.rank_sentences(
-            query, passages, similarity=lambda _, sentences: self._similarity(vector, sentences),
-            message=question if query != question else None, meaning_top=None if cross else MEANING_TOP))
+        if found.candidates:
+            scored = sorted(found.candidates, key=lambda c: -c.score)
+            ranked = functools.cache(lambda: [(c.score, c.p_no, c.s_no, c.text) for c in scored])
+        else:
+            # Ranked once, when first needed (focusing, or the extractive fallback): it embeds up to
+            # MEANING_TOP sentences (every one across languages), which a generated answer shown
+            # whole passages never needs.
+            ranked = functools.cache(lambda: grounding.rank_sentences(
+                query, passages, similarity=lambda _, sentences: self._similarity(vector, sentences),
+                message=question if query != question else None, meaning_top=None if cross else MEANING_TOP))
         failures: list[str] = []
         busy = False
-        if self.llm is not None:
+        if self.llm is not None and decision == ANSWER:
             # The model sees only the best sentences (prompt evaluation dominates time to first
             # token); citations and the grounding check refer to exactly what it saw.
             shown = ([(h, text) for h, text in zip(context_hits, self._focus(passages, ranked)) if text]
@@ -197,6 +260,11 @@ class Answerer:
                 generated = ""
             timer.mark("generation")
             check = grounding.check(generated, seen) if not (gate.failed or busy) else None
+            if check is not None and check.ok:
+                customer = [h["text"] for h in history if h.get("role") == "customer"] + [question]
+                extra = self._phrasing_problems(check.answer, question, seen, customer)
+                if extra:
+                    check.ok, check.reasons = False, extra
             timer.mark("grounding")
             if check is not None and check.ok:
                 sources = [_source(shown[n - 1][0], n) for n in check.cited]
@@ -204,17 +272,36 @@ class Answerer:
             failures = ["the answer model was busy"] if busy else (
                 check.reasons if check is not None else gate.failed)
         published = {n for n, h in enumerate(context_hits, start=1) if h.unit.type != "chat"}
-        picked = grounding.extractive(query, passages, ranked=grounding.prefer(ranked(), published))
+        if found.candidates:
+            picked = select(query, grounding.prefer(ranked(), published))
+        else:
+            picked = grounding.extractive(query, passages, ranked=grounding.prefer(ranked(), published))
         if not picked:
             return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(),
                           grounding=failures, **base)
         body = " ".join(f"{sentence} [{p}]" for p, sentence in picked)
-        text = f"{self.prompts.message('extractive_intro', lang)} {body}"
+        if decision == PARTIAL:
+            # Not found exactly: say so plainly, quote what comes close, offer a person.
+            text = f"{self.prompts.message('partial_intro', lang)} {body} {self.prompts.message('partial_offer', lang)}"
+        else:
+            text = f"{self.prompts.message('extractive_intro', lang)} {body}"
         cited = sorted({p for p, _ in picked})
         timer.mark("extractive")
-        return Answer(text, EXTRACTIVE_BUSY if busy else "extractive",
-                      sources=[_source(context_hits[p - 1], p) for p in cited],
+        path = "partial" if decision == PARTIAL else EXTRACTIVE_BUSY if busy else "extractive"
+        return Answer(text, path, sources=[_source(context_hits[p - 1], p) for p in cited],
                       timings_ms=timer.done(), grounding=failures, **base)
+
+    def _phrasing_problems(self, answer: str, question: str, passages: list[str], customer: list[str]) -> list[str]:
+        """Reasons a generation that passed the grounding check is still not an answer."""
+        try:
+            from .generation_check import problems
+        except ImportError:  # pragma: no cover - the module ships with shopqa
+            return []
+        return problems(answer, question, passages, customer)
+
+    def _embed_cached(self, texts: list[str]):
+        """Passage vectors of ``texts``, each sentence embedded once per index generation."""
+        return cands.sentence_vectors(self.index, texts)
 
     # -- the steps ------------------------------------------------------------------------
     def _similarity(self, query_vector, sentences: list[str]) -> list[float]:

@@ -16,6 +16,8 @@ from ingest.records import Problem
 from ingest.tokenize import tokenize
 
 from .answer import Answerer
+from .answer_model import AnswerModel
+from . import route_gate
 from .assistant import Assistant
 from .calibration import routing_for, thresholds_for
 from .conversations import ConversationStore
@@ -66,6 +68,7 @@ class Resources:
             self.answerer().matcher.find("预热 warm-up")  # loads jieba's dictionaries now, not on a request
             tokenize("预热")
             self.classifiers()  # fits intent and sentiment models (embeddings cached in data_dir/cache)
+            self._warm_sentences(self._index)
             self.orders()
             if self.reranker is not None:
                 self.reranker.warm_up()
@@ -131,7 +134,7 @@ class Resources:
         """The routing pipeline over the live index."""
         intents, mood = self.classifiers()
         return Assistant(self.embedder, self.answerer(), intents, mood, self.orders(), self.tickets(),
-                         self.conversations(), self.prompts)
+                         self.conversations(), self.prompts, gate=self._fitted()[1])
 
     def answerer(self) -> Answerer:
         """An answer pipeline over the live index (the product matcher is cached per generation)."""
@@ -142,7 +145,30 @@ class Resources:
         return Answerer(index, self.llm, self.prompts, thresholds_for(index.manifest["embedder"]["id"], self.settings),
                         matcher=self._matcher[1], context_tokens=self.settings.context_tokens,
                         max_answer_tokens=self.settings.max_answer_tokens, reranker=self.reranker,
-                        focus_tokens=self.settings.focus_tokens)
+                        focus_tokens=self.settings.focus_tokens, model=self._fitted()[0])
+
+    def _fitted(self):
+        """The answer model and route gate fitted for this embedder (loaded once), or None each."""
+        if not hasattr(self, "_fitted_models"):
+            self._fitted_models = (AnswerModel.for_embedder(self.embedder.id),
+                                   route_gate.for_embedder(self.embedder.id))
+        return self._fitted_models
+
+    def _warm_sentences(self, index: ShopIndex) -> None:
+        """Embed the index's answer candidates in the background (once per generation), when the
+        learned answer model will read their meaning: the first questions then wait for none."""
+        if self._fitted()[0] is None:
+            return
+        from .candidates import warm_sentences
+
+        def run() -> None:
+            try:
+                count = warm_sentences(index)
+                log.info("answer candidates embedded for generation %s: %d sentences", index.generation, count)
+            except Exception:  # noqa: BLE001 - a warm-up optimisation; requests embed on demand
+                log.exception("embedding answer candidates in the background failed")
+
+        threading.Thread(target=run, name="warm-sentences", daemon=True).start()
 
     @property
     def ready(self) -> bool:
@@ -166,4 +192,5 @@ class Resources:
                 return False
             fresh = ShopIndex(Path(self.settings.index_dir), self.embedder)
             self._index, self.error = fresh, None  # the old one stays usable by requests holding it
+        self._warm_sentences(fresh)
         return True

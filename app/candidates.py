@@ -1,0 +1,320 @@
+"""Answer candidates: each sentence of the retrieved passages, with the evidence that it answers.
+
+A candidate is a stand-alone fact (ingest renders table rows with their headers and keeps a
+lead-in's scope with its list items). What says it answers the question, as features of a
+learned scorer (:mod:`app.answer_model`):
+
+- what the question asks for and whether the sentence holds that kind of value: "how much"
+  wants a price or fee, "how long" a duration, "what temperature" degrees, "how big" a measure;
+- how much of the question's key terms it covers, each term weighted by how rare it is in the
+  shop (the keyword index's IDF: a term the shop never uses weighs most);
+- its meaning (the embedder's cosine with the question), absolute and relative to the best;
+- where it comes from: the passage's rank and similarity, article / FAQ / product card / chat.
+
+Nothing here is keyed to one shop: the patterns are the languages' own ways of asking for
+prices, durations and measures.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ingest.chunking import detect_lang, split_sentences
+from ingest.tokenize import tokenize
+
+# -- what a question asks for -----------------------------------------------------------------
+ASKS = {
+    "price": re.compile(r"how much|\bprice|\bcost|\bfees?\b|\bcharge|\bpay\b|\bdiscount|\brefund amount|"
+                        r"多少钱|价格|价钱|费用|收费|运费|售价|多少元|几块|多少块|贵|便宜|抵扣|优惠多少|差价", re.I),
+    "duration": re.compile(r"how long|how many (?:business |working )?(?:days|weeks|months|hours|years)|"
+                           r"how soon|when (?:will|does|do|can|should)|expire|deadline|window|"
+                           r"多久|几天|多长时间|几个月|几周|期限|时效|多少天|什么时候|几小时|保质期|有效期", re.I),
+    "count": re.compile(r"how many|\bnumber of\b|多少个|几个|几次|多少", re.I),
+    "temperature": re.compile(r"temperature|degrees|°|温度|多少度|几度", re.I),
+    "measure": re.compile(r"\bsize\b|measure|dimension|how (?:big|large|tall|wide|long|heavy|deep)|\bweight|"
+                          r"\bcapacity|\bheight|\bwidth|\blength|尺寸|尺码|多大|多重|多长|多宽|多高|容量|重量|面积|"
+                          r"长度|功率|毫安", re.I),
+    "place": re.compile(r"\bwhere\b|哪里|哪儿|地址|在哪", re.I),
+    "contact": re.compile(r"phone|call|e-?mail|contact|reach|hours|电话|邮箱|联系|热线|客服时间|营业时间", re.I),
+}
+# What a sentence holds: the kinds of value those questions want.
+HOLDS = {
+    "price": re.compile(r"[$€£¥￥]\s?\d|\d\s?(?:USD|EUR|GBP|CNY|SGD|RMB|dollars?|pounds?|元|块)\b|\d\s?(?:元|块)|"
+                        r"\bfree\b|免费|包邮|不收|折|% off|\d\s?%", re.I),
+    "duration": re.compile(r"\d+\s*(?:[-–~～至到]\s*\d+\s*)?(?:business |working |calendar )?"
+                           r"(?:days?|weeks?|months?|years?|hours?|minutes?|nights?)\b|"
+                           r"\d+\s*(?:个)?(?:天|日|周|星期|月|年|小时|分钟|工作日)|never expire|永久|永不过期|当天|次日|"
+                           r"\b(?:same|next)[- ]day\b|immediately|即时", re.I),
+    "count": re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|once|twice)\b|[一二两三四五六七八九十百千万]", re.I),
+    "temperature": re.compile(r"°|℃|degrees|\bdeg\b|\d\s*度", re.I),
+    "measure": re.compile(r"\d\s*(?:cm|mm|m|in|inch|inches|ft|kg|g|lb|lbs|oz|ml|l|mah|w|wh|v|"
+                          r"厘米|毫米|米|公斤|千克|克|毫升|升|平方米|㎡|寸|瓦|伏|毫安)\b|\d\s*(?:厘米|毫米|米|公斤|千克|克|毫升|升|平方米|寸|瓦|毫安)|"
+                          r"\b(?:xs|s|m|l|xl|xxl)\b|\d+(?:\.\d+)?\s*[-–]\s*\d+", re.I),
+    "place": re.compile(r"\b(?:at|in|from|to)\s+[A-Z]|\d+\s+\w+\s+(?:street|st|road|rd|ave)|地址|路|号|市|省", re.I),
+    "contact": re.compile(r"\+?\d[\d\s()-]{6,}\d|@\w|\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|电话|邮箱|"
+                          r"Monday|Friday|周[一二三四五六日]", re.I),
+}
+_YES_NO = re.compile(r"^\s*(?:can|could|is|are|do|does|did|will|would|may|should|has|have)\b|吗\s*[？?]?\s*$|"
+                     r"能不能|可不可以|是否|有没有|能否", re.I)
+_QUESTION_END = re.compile(r"[?？]\s*$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# Sentences shorter than this are labels or debris, not facts.
+MIN_CHARS = 8
+
+FEATURES = ("lex", "lex_rel", "sem", "sem_rel", "type_match", "type_miss", "has_number", "p_inv", "s_pos",
+            "src_faq", "src_product", "src_chat", "is_question", "length", "title_cov", "cross", "dense")
+
+
+def asks(question: str) -> set[str]:
+    """The kinds of value a question asks for (empty when it asks for none in particular)."""
+    return {kind for kind, pattern in ASKS.items() if pattern.search(question)}
+
+
+def holds(sentence: str) -> set[str]:
+    """The kinds of value a sentence states."""
+    return {kind for kind, pattern in HOLDS.items() if pattern.search(sentence)}
+
+
+class TermWeights:
+    """IDF of each keyword-index term in one index generation; a term the shop never uses weighs most."""
+
+    def __init__(self, keyword_index):
+        weights = keyword_index.weights
+        n = max(1, weights.shape[0])
+        df = np.diff(weights.tocsc().indptr) if weights.shape[1] else np.zeros(0)
+        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        self.vocab = keyword_index.vocab
+        self.idf = idf
+        self.unknown = float(math.log(1.0 + (n + 0.5) / 0.5))
+
+    def weight(self, term: str) -> float:
+        """The term's IDF in this shop."""
+        col = self.vocab.get(term)
+        return self.unknown if col is None else float(self.idf[col])
+
+    def coverage(self, terms: set[str], found: set[str]) -> float:
+        """Share of the IDF mass of ``terms`` that ``found`` covers (1.0 for no terms)."""
+        total = sum(self.weight(t) for t in terms)
+        return sum(self.weight(t) for t in terms & found) / total if total else 1.0
+
+    @classmethod
+    def of(cls, index) -> "TermWeights":
+        """The weights of an index generation, computed once and kept with it."""
+        cached = getattr(index, "_term_weights", None)
+        if cached is None:
+            cached = cls(index.keyword)
+            index._term_weights = cached
+        return cached
+
+
+@dataclass
+class Candidate:
+    """One sentence of a retrieved passage, with the features the scorer reads."""
+
+    p_no: int
+    s_no: int
+    text: str
+    unit_type: str
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+    def vector(self) -> list[float]:
+        """The features in :data:`FEATURES` order."""
+        return [self.features[name] for name in FEATURES]
+
+
+SENTENCE_CHARS = 200  # a sentence's first 200 characters carry its meaning (long log lines cost tokens)
+
+
+def sentence_vectors(index, texts: list[str]) -> np.ndarray:
+    """Passage vectors of ``texts`` by the index's embedder, each sentence embedded once per
+    index generation (the cache lives with the loaded index and goes with it)."""
+    cache = getattr(index, "_sentence_vectors", None)
+    if cache is None:
+        cache = index._sentence_vectors = {}
+    missing = [t for t in dict.fromkeys(texts) if t not in cache]
+    if missing:
+        vectors = np.asarray(index.embedder.embed_passages([t[:SENTENCE_CHARS] for t in missing]))
+        if len(cache) > 200_000:  # bounded: a huge shop keeps only recent sentences
+            cache.clear()
+        cache.update(zip(missing, vectors))
+    return np.stack([cache[t] for t in texts])
+
+
+def warm_sentences(index, limit: int = 20_000, batch: int = 64) -> int:
+    """Embed the candidate sentences of the index's units ahead of the first questions (run in
+    a background thread after warm-up: the first answers then cost no sentence embedding)."""
+    rows = index.db().execute("SELECT text, type, title FROM units ORDER BY id").fetchall()
+    texts: list[str] = []
+    for row in rows:
+        texts.extend(unit_sentences(row["text"], row["type"], row["title"] or ""))
+        if len(texts) >= limit:
+            break
+    for start in range(0, len(texts), batch):
+        sentence_vectors(index, texts[start:start + batch])
+    return len(texts)
+
+
+def unit_sentences(text: str, unit_type: str, title: str) -> list[str]:
+    """A unit's candidates as quoted: a product card's facts name their product ("color: Forest
+    Green" alone says nothing of which product it is)."""
+    out = passage_sentences(text, unit_type)
+    if unit_type == "product" and title:
+        out = [s if title.lower() in s.lower() else f"{title}: {s}" for s in out]
+    return out
+
+
+def passage_sentences(text: str, unit_type: str) -> list[str]:
+    """The candidate sentences of one passage body (its title line dropped).
+
+    A past chat's customer turns are never candidates: only what the shop's agent said can
+    answer another customer. An FAQ's answer stays whole (it is one curated fact).
+    """
+    body = text.split("\n", 1)[1] if "\n" in text else text
+    if unit_type in ("faq", "chat"):
+        # "Q: ...\nA: ..." and "Customer: ...\nAgent: ...": only the shop's side is a candidate.
+        reply = re.search(r"(?:^|\n)(?:A|Agent):\s*(.*)", text, re.S)
+        if reply is None:
+            return []
+        if unit_type == "faq":
+            return [reply.group(1).replace("\n", " ").strip()]
+        body = reply.group(1)
+    from .grounding import _with_labels  # the label-joining rule ("Price: 34.00 USD") is grounding's
+
+    return [s for s in _with_labels(split_sentences(body.replace("\n", " "))) if len(s) >= MIN_CHARS]
+
+
+def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.ndarray] | None,
+          query_vector: np.ndarray | None, abstain_threshold: float, message: str | None = None,
+          passages: Sequence[str] | None = None) -> list[Candidate]:
+    """The candidates of ``hits`` (the context passages, best first) with their features.
+
+    ``question`` is the (standalone) query; ``message`` the customer's own words when they
+    differ (a follow-up), whose terms then lead; ``embed(texts) -> vectors`` embeds passages
+    (cached per generation by the caller); ``passages`` overrides the hits' texts.
+    """
+    weights = TermWeights.of(index)
+    own = set(tokenize(message)) if message else set()
+    q_terms = set(tokenize(question)) | own
+    wanted = asks(message or question)
+    q_lang = detect_lang(message or question)
+    texts = list(passages) if passages is not None else [h.unit.text for h in hits]
+    out: list[Candidate] = []
+    for p_no, (hit, text) in enumerate(zip(hits, texts), start=1):
+        title = hit.unit.title or ""
+        title_cov = weights.coverage(q_terms, set(tokenize(title))) if q_terms else 0.0
+        dense = (hit.dense_score - abstain_threshold) if hit.dense_score is not None else -0.1
+        for s_no, sentence in enumerate(unit_sentences(text, hit.unit.type, title)):
+            toks = set(tokenize(sentence))
+            kinds = holds(sentence)
+            out.append(Candidate(p_no, s_no, sentence, hit.unit.type, {
+                "lex": weights.coverage(q_terms, toks) if q_terms else 0.0,
+                "type_match": float(bool(wanted & kinds)),
+                "type_miss": float(bool(wanted) and not (wanted & kinds)),
+                "has_number": float(any(ch.isdigit() for ch in sentence)),
+                "p_inv": 1.0 / p_no,
+                "s_pos": min(s_no, 10) / 10.0,
+                "src_faq": float(hit.unit.type == "faq"),
+                "src_product": float(hit.unit.type == "product"),
+                "src_chat": float(hit.unit.type == "chat"),
+                "is_question": float(bool(_QUESTION_END.search(sentence))),
+                "length": math.log1p(len(sentence)) / 6.0,
+                "title_cov": title_cov,
+                "cross": float((bool(_CJK.search(sentence)) != (q_lang == "zh"))),
+                "dense": dense,
+            }))
+    if not out:
+        return out
+    best_lex = max(c.features["lex"] for c in out) or 1.0
+    for c in out:
+        c.features["lex_rel"] = c.features["lex"] / best_lex
+    if embed is not None and query_vector is not None:
+        cos = np.asarray(embed([c.text for c in out])) @ np.asarray(query_vector)
+        top = float(cos.max())
+        for c, value in zip(out, cos):
+            c.features["sem"] = float(value)
+            c.features["sem_rel"] = float(value) - top
+    else:
+        for c in out:
+            c.features["sem"], c.features["sem_rel"] = 0.0, 0.0
+    return out
+
+
+ANSWERABILITY = ("best", "second", "best_lex", "best_type", "context_cov", "missing_rare", "top_dense", "faq_q",
+                 "yes_no")
+
+
+def question_features(question: str, candidates: list[Candidate], context: Sequence[str],
+                      dense_scores: Sequence[float | None], index, abstain_threshold: float,
+                      curated_threshold: float, faq_score: float | None,
+                      message: str | None = None) -> dict[str, float]:
+    """Question-level evidence for the answer/partial/abstain decision (candidates already scored).
+
+    ``context`` are the texts of the best passages (the first three are read), ``dense_scores``
+    the dense similarities of the top hits.
+    """
+    weights = TermWeights.of(index)
+    q_terms = set(tokenize(message or question))
+    ranked = sorted(candidates, key=lambda c: -c.score)
+    context_terms = set().union(*(set(tokenize(text)) for text in context[:3])) if context else set()
+    missing = q_terms - context_terms
+    # The rarest question term that none of the best passages mentions: "resole", "CMA",
+    # "学生" in a shop that never writes them is the clearest sign the shop cannot answer.
+    rare_missing = max((weights.weight(t) for t in missing), default=0.0) / weights.unknown
+    dense = max((d for d in dense_scores[:5] if d is not None), default=0.0)
+    best = ranked[0] if ranked else None
+    return {
+        "best": best.score if best else 0.0,
+        "second": ranked[1].score if len(ranked) > 1 else 0.0,
+        "best_lex": best.features["lex"] if best else 0.0,
+        "best_type": best.features["type_match"] if best else 0.0,
+        "context_cov": weights.coverage(q_terms, context_terms) if q_terms else 0.0,
+        "missing_rare": rare_missing,
+        "top_dense": dense - abstain_threshold,
+        "faq_q": (faq_score - curated_threshold) if faq_score is not None else -0.2,
+        "yes_no": float(bool(_YES_NO.search(message or question))),
+    }
+
+
+def select(question: str, ranked: list[tuple[float, int, int, str]], max_sentences: int = 3,
+           max_chars: int = 600, keep_ratio: float = 0.5) -> list[tuple[int, str]]:
+    """The scored candidates to quote, as ``(passage number, sentence)`` in document order.
+
+    ``ranked`` holds ``(P(answer), passage number, sentence number, sentence)``, best first.
+    Sentences well below the best one (under ``keep_ratio`` of its probability) add noise, not
+    answers. A quoted sentence brings the next one of its passage when that one continues the
+    answer (it shares a word with the question, or the quoted one ends in a colon).
+    """
+    from .grounding import plain
+
+    if not ranked:
+        return []
+    top = ranked[0][0]
+    chosen: list[tuple[int, int, str]] = []
+    used = 0
+    for score, p_no, s_no, sentence in ranked:
+        if len(chosen) >= max_sentences or (chosen and score < keep_ratio * top):
+            break
+        if used + len(sentence) > max_chars and chosen:
+            continue
+        chosen.append((p_no, s_no, sentence))
+        used += len(sentence)
+    by_position = {(p, s): sentence for _, p, s, sentence in ranked}
+    words = set(tokenize(question))
+    said = set().union(*(tokenize(c[2]) for c in chosen))
+    for p_no, s_no, sentence in list(chosen):
+        following = by_position.get((p_no, s_no + 1))
+        if not following or (p_no, s_no + 1) in {(c[0], c[1]) for c in chosen}:
+            continue
+        toks = set(tokenize(following))
+        if (words & toks or sentence.rstrip().endswith((":", "："))) and not toks <= said \
+                and used + len(following) <= max_chars:
+            chosen.append((p_no, s_no + 1, following))
+            used += len(following)
+            said |= toks
+    chosen.sort(key=lambda c: (c[0], c[1]))
+    return [(p, plain(s)) for p, _, s in chosen]

@@ -1,0 +1,94 @@
+"""Answer candidates, the learned scorer and answerability decision, and the route gate (fast)."""
+from __future__ import annotations
+
+import pytest
+
+from app import candidates, route_gate
+from app.answer import Answerer, Thresholds
+from app.answer_model import AnswerModel, Logistic, fit_logistic
+from app.candidates import asks, holds, passage_sentences, select
+from app.prompts import Prompts
+from doubles import CannedLLM
+from ingest.index import ShopIndex
+
+THRESHOLDS = Thresholds(curated=0.99, abstain=0.05)
+
+
+@pytest.fixture(scope="module")
+def index(tiny_index, hash_embedder):
+    return ShopIndex(tiny_index, hash_embedder)
+
+
+def test_what_a_question_asks_for_and_what_a_sentence_holds():
+    assert "price" in asks("How much is express shipping?") and "price" in asks("运费多少钱？")
+    assert "duration" in asks("How long do refunds take?") and "duration" in asks("退款要几天？")
+    assert "temperature" in asks("What temperature should I wash it at?")
+    assert "measure" in asks("LT-CC240 这根线有多长") and "measure" in asks("How wide is the sofa?")
+    assert {"price", "duration"} <= holds("Canada: Delivery time 5-10 business days; Shipping $19.95.")
+    assert "measure" in holds("长度 2 米") and "temperature" not in holds("长度 2 米")
+    assert "temperature" in holds("Wash at 30°C at most.") and not holds("Turn it inside out.") - {"count"}
+
+
+def test_only_the_shops_side_of_faqs_and_chats_is_a_candidate():
+    assert passage_sentences("Q: How long?\nA: Within 30 days. Unused items only.", "faq") == [
+        "Within 30 days. Unused items only."]  # an FAQ answer stays whole
+    chat = passage_sentences("Customer: I paid 45 dollars for shipping, is that right?\nAgent: Standard shipping "
+                             "costs 6.95 USD. Orders over 75 USD ship free.", "chat")
+    assert chat == ["Standard shipping costs 6.95 USD.", "Orders over 75 USD ship free."]
+    assert not any("45" in c for c in chat)
+
+
+def test_select_quotes_the_best_and_drops_the_weak_in_document_order():
+    ranked = [(0.9, 2, 0, "Refunds take 5 business days."), (0.6, 1, 3, "Refunds go to the original card."),
+              (0.2, 1, 0, "We love our customers.")]
+    assert select("How long do refunds take?", ranked) == [(1, "Refunds go to the original card."),
+                                                          (2, "Refunds take 5 business days.")]
+
+
+def test_logistic_validates_and_scores():
+    with pytest.raises(ValueError):
+        Logistic(("a",), (0.0,), (0.0,), (1.0,), 0.0)
+    model = fit_logistic([{"a": 0.0}, {"a": 0.1}, {"a": 0.9}, {"a": 1.0}], [0, 0, 1, 1], ("a",))
+    assert model.probability({"a": 1.0}) > 0.5 > model.probability({"a": 0.0})
+    assert Logistic.from_dict(model.as_dict()) == model
+
+
+def _model(answerable_bias: float) -> AnswerModel:
+    """A scorer that trusts shared key terms and a decision that reads the best candidate."""
+    scorer = Logistic(candidates.FEATURES, tuple(0.0 for _ in candidates.FEATURES),
+                      tuple(1.0 for _ in candidates.FEATURES),
+                      tuple(4.0 if f in ("lex", "type_match") else 0.0 for f in candidates.FEATURES), -2.0)
+    decision = Logistic(candidates.ANSWERABILITY, tuple(0.0 for _ in candidates.ANSWERABILITY),
+                        tuple(1.0 for _ in candidates.ANSWERABILITY),
+                        tuple(0.0 for _ in candidates.ANSWERABILITY), answerable_bias)
+    return AnswerModel(scorer, decision, answer_at=0.7, partial_at=0.4)
+
+
+def test_answerability_decides_answer_partial_or_abstain(index):
+    question = "How many months of warranty do the X200 and X300 phones carry?"
+    answered = Answerer(index, None, Prompts(), THRESHOLDS, model=_model(3.0)).answer(question)
+    assert answered.path == "extractive" and "24" in answered.answer
+    partial = Answerer(index, None, Prompts(), THRESHOLDS, model=_model(0.0)).answer(question)
+    assert partial.path == "partial" and partial.answer.startswith("I couldn't find exactly that")
+    assert "colleague" in partial.answer and partial.sources
+    refused = Answerer(index, CannedLLM("never [1]."), Prompts(), THRESHOLDS, model=_model(-3.0)).answer(question)
+    assert refused.path == "abstained"
+
+
+def test_partial_answers_do_not_call_the_llm(index):
+    llm = CannedLLM("The warranty is 24 months [1].")
+    result = Answerer(index, llm, Prompts(), THRESHOLDS, model=_model(0.0)).answer(
+        "How many months of warranty do the X200 and X300 phones carry?")
+    assert result.path == "partial" and llm.prompts == []
+
+
+def test_route_gate_features_read_evidence_and_intent(index):
+    from app.retrieval import HybridRetriever
+
+    hits = HybridRetriever(index).search("warranty months phones", k=5)
+    f = route_gate.features("How many months of warranty do phones carry?", "out_of_scope", 0.4, 0.8, 0.7, hits,
+                            None, index, 0.05, 0.9, False)
+    assert set(f) == set(route_gate.FEATURES) and f["route_out_of_scope"] == 1.0 and f["is_question"] == 1.0
+    assert f["context_cov"] > 0.5 and f["request"] == 0.0
+    g = route_gate.features("I need to cancel my order", "order", 0.9, 0.8, 0.7, hits, None, index, 0.05, 0.9, False)
+    assert g["request"] == 1.0 and g["context_cov"] < f["context_cov"]
