@@ -32,6 +32,8 @@ from .order_flow import ORDER_TASKS, OrderFlow, extract_order_id, is_bare_slot
 from .orders import SQLiteOrderStore
 from .prompts import Prompts
 from .recommend import Recommender
+from .route_gate import RouteGate
+from . import route_gate
 from .sentiment import Sentiment, SentimentClassifier
 from .tickets import TicketStore
 
@@ -72,7 +74,7 @@ class Assistant:
 
     def __init__(self, embedder: Embedder, answerer: Answerer, intents: IntentClassifier,
                  sentiment: SentimentClassifier, orders: SQLiteOrderStore, tickets: TicketStore,
-                 conversations: ConversationStore, prompts: Prompts):
+                 conversations: ConversationStore, prompts: Prompts, gate: RouteGate | None = None):
         self.embedder = embedder
         self.answerer = answerer
         self.intents = intents
@@ -83,6 +85,8 @@ class Assistant:
         self.conversations = conversations
         self.prompts = prompts
         self.recommender = Recommender(answerer.index.graph)
+        # Route with evidence (app/route_gate.py): fitted for one embedder, absent for others.
+        self.gate = gate
 
     def handle(self, message: str, session_id: str | None = None,
                on_token: Callable[[str], None] | None = None, history: list[dict] | None = None) -> Reply:
@@ -128,6 +132,29 @@ class Assistant:
         return reply
 
     # -- routing ---------------------------------------------------------------------------
+    def gate_features(self, message: str, vector, intent: IntentResult | None = None) -> tuple[dict, list]:
+        """The route gate's features for a message (and its retrieval hits): what the shop's
+        knowledge says about it beside what the intent model says."""
+        intent = intent or self.intents.predict(message, vector)
+        answerer = self.answerer
+        hits = answerer.retriever.search(message, k=8, vector=vector[0], lang=detect_lang(message))
+        faq = answerer.index.question_search(vector[0], 1)
+        route = "complaint" if intent.intent == "complaint" else intent.route
+        names = bool(answerer.matcher.find(message)) or answerer.matcher.names_category(message)
+        features = route_gate.features(message, route, intent.confidence, intent.similarity,
+                                       self.intents.oos_threshold, hits, faq[0][1] if faq else None,
+                                       answerer.index, answerer.thresholds.abstain, answerer.thresholds.curated,
+                                       names)
+        return features, hits
+
+    def _knowledge_first(self, message: str, vector, intent: IntentResult) -> tuple[bool, float | None]:
+        """Whether the shop's own knowledge should answer a message the intent model routed
+        elsewhere, by the fitted gate; ``(False, None)`` without a gate."""
+        if self.gate is None or vector is None:
+            return False, None
+        features, _ = self.gate_features(message, vector, intent)
+        return self.gate.prefers_knowledge(features)
+
     def _curated_faq(self, vector) -> bool:
         """True when one of the shop's FAQ questions matches the message above the curated threshold."""
         if vector is None:
@@ -171,12 +198,20 @@ class Assistant:
         if injection:  # declined politely; not a question, not for a person
             return Reply(answer=msg("out_of_scope", lang), path="out_of_scope", route="out_of_scope", **base,
                          details={"guard": "prompt_injection"})
-        if intent.intent == "human_agent" and (intent.confidence >= HANDOFF_CONFIDENCE
-                                               or ASKS_FOR_PERSON.search(message)):
+        # Route with evidence: a message the intent model sends away from the shop's knowledge
+        # is searched first, and the fitted gate weighs what the shop's passages say.
+        knowledge_first, gate_p = False, None
+        if intent.route != "knowledge" or intent.intent == "complaint":
+            knowledge_first, gate_p = self._knowledge_first(message, vector, intent)
+            if gate_p is not None:
+                base["intent"] = {**base["intent"], "knowledge_p": round(gate_p, 4)}
+        asks_person = bool(ASKS_FOR_PERSON.search(message))
+        if intent.intent == "human_agent" and (asks_person or (intent.confidence >= HANDOFF_CONFIDENCE
+                                                               and not knowledge_first)):
             return self._handoff_reply("customer_asked", base)
         if mood.strongly_negative:
             return self._handoff_reply("strong_negative_sentiment", base)
-        if intent.coarse == "complaint" and mood.label == "negative":
+        if intent.coarse == "complaint" and mood.label == "negative" and not knowledge_first:
             return self._handoff_reply("complaint_negative", base)
 
         if intent.intent == "out_of_scope":
@@ -193,8 +228,12 @@ class Assistant:
         awaiting = flow_state.get("awaiting")
         takes_slot = awaiting in ("order_id", "email") and (
             extract_order_id(message, self.orders.id_shapes()) or "@" in message or intent.intent in ORDER_TASKS)
+        # The order tools keep priority when the message names an order or a flow awaits an
+        # answer; a policy question about orders ("can I add items after ordering?") that the
+        # shop's passages answer goes to the knowledge instead.
+        names_order = extract_order_id(message, self.orders.id_shapes()) is not None
         if awaiting in ("confirm_cancel", "confirm_address", "new_address") or takes_slot \
-                or (intent.intent in ORDER_TASKS and not follows_up):
+                or (intent.intent in ORDER_TASKS and not follows_up and (names_order or not knowledge_first)):
             step = self.flow.handle(session_id, message, intent.intent, state, lang)
             verified = (state.get("order") or {}).get("verified", [])
             reply = Reply(answer=step.text, path="order_tool", route="order", **base,
@@ -209,6 +248,9 @@ class Assistant:
         route = "knowledge" if follows_up else intent.route
         if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it
             route = "knowledge"
+        if route != "knowledge" and knowledge_first:
+            route = "knowledge"
+            base["intent"] = {**base["intent"], "overruled_by": "evidence"}
         if route in ("recommend", "out_of_scope") and self._curated_faq(vector):
             # The shop's own FAQ answers it verbatim ("What does gift wrap cost?"), whatever the
             # intent model guessed: an FAQ match above the curated threshold is the stronger signal.
