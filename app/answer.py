@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from ingest.chunking import count_tokens, detect_lang
 from ingest.index import ShopIndex
+from ingest.tokenize import tokenize
 
 from . import candidates as cands
 from . import grounding, products, rewrite
@@ -263,6 +264,7 @@ class Answerer:
             if check is not None and check.ok:
                 customer = [h["text"] for h in history if h.get("role") == "customer"] + [question]
                 extra = self._phrasing_problems(check.answer, question, seen, customer)
+                extra += self._leaves_out(check.answer, found.candidates, question)
                 if extra:
                     check.ok, check.reasons = False, extra
             timer.mark("grounding")
@@ -298,6 +300,21 @@ class Answerer:
         except ImportError:  # pragma: no cover - the module ships with shopqa
             return []
         return problems(answer, question, passages, customer)
+
+    @staticmethod
+    def _leaves_out(answer: str, candidates: list, question: str) -> list[str]:
+        """The model only phrases what was found: a generation that drops the best candidate's
+        fact (its numbers, or most of its words) is not that fact, however well grounded."""
+        if not candidates:
+            return []
+        best = max(candidates, key=lambda c: c.score)
+        said = set(tokenize(answer))
+        words = set(tokenize(best.text)) - set(tokenize(question))
+        numbers = set(re.findall(r"(?<![A-Za-z\d.,])\d+(?:[.,]\d+)?(?![A-Za-z\d])", best.text))  # not "X200"
+        missing = [n for n in numbers if n not in answer]
+        if missing or (words and len(words & said) / len(words) < 0.5):
+            return [f"leaves out the best-supported fact: {best.text[:80]!r}"]
+        return []
 
     def _embed_cached(self, texts: list[str]):
         """Passage vectors of ``texts``, each sentence embedded once per index generation."""

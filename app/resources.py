@@ -150,8 +150,8 @@ class Resources:
     def _fitted(self):
         """The answer model and route gate fitted for this embedder (loaded once), or None each."""
         if not hasattr(self, "_fitted_models"):
-            self._fitted_models = (AnswerModel.for_embedder(self.embedder.id),
-                                   route_gate.for_embedder(self.embedder.id))
+            self._fitted_models = (AnswerModel.for_embedder(self.embedder.id, self.settings.answer_model or None),
+                                   route_gate.for_embedder(self.embedder.id, self.settings.route_gate or None))
         return self._fitted_models
 
     def _warm_sentences(self, index: ShopIndex) -> None:

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     abstain_threshold: float | None = Field(
         None, ge=-1, le=1, description="Retrieval similarity below which shopqa says it does not know; "
         "empty means the calibrated value.")
+    answer_model: str = Field("", description="JSON file of a fitted answer scorer and answerability decision "
+                              "(bench/fit_answer_model.py); empty means the shipped app/data/answer_model.json.")
+    route_gate: str = Field("", description="JSON file of a fitted route gate (bench/fit_route_gate.py); empty "
+                            "means the shipped app/data/route_gate.json.")
     reranker: str = Field("", description="Optional sentence-transformers CrossEncoder folder to rerank hits; "
                           "empty means no reranking (none ships by default).")
     context_tokens: int = Field(1500, ge=100, le=8000, description="Token budget of retrieved context in prompts.")

@@ -225,6 +225,9 @@ def report(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hold-out", choices=SHOPS, help="fit without this dev shop (for an end-to-end "
+                        "leave-one-shop-out run of `shopqa eval shop` with SHOPQA_ANSWER_MODEL=FILE)")
+    parser.add_argument("--out", type=Path, help="write the fitted model here instead of app/data/")
     parser.add_argument("--report", action="store_true", help="only the leave-one-shop-out report")
     parser.add_argument("--recollect", action="store_true", help="recompute the cached features")
     args = parser.parse_args()
@@ -248,17 +251,22 @@ def main() -> None:
         _INDEX_FOR[corpus] = ShopIndex(ds.index_dir(corpus, "e5-small"), embedder)
     print(f"{len(rows)} questions, {sum(len(r['candidates']) for r in rows)} candidates "
           f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-    loso = report(rows)
+    if args.hold_out:
+        rows = [r for r in rows if r["source"] != args.hold_out]
+        loso = {"held_out": args.hold_out}
+    else:
+        loso = report(rows)
     if args.report:
         return
+    target = args.out or MODEL
     scorer = fit_candidates(rows)
     model, use, x, y = fit_answerable(rows, scorer)
     answer_at, partial_at = decision_thresholds(model, use, x, y)
     AnswerModel(scorer, model, answer_at, partial_at).dump(
-        MODEL, info={"embedder": "e5-small", "sources": sorted({r["source"] for r in rows}),
+        target, info={"embedder": "e5-small", "sources": sorted({r["source"] for r in rows}),
                      "questions": len(rows), "leave_one_shop_out": loso,
                      "made_by": "bench/fit_answer_model.py"})
-    print(f"wrote {MODEL.relative_to(REPO)}: thresholds answer {answer_at}, partial {partial_at}")
+    print(f"wrote {target}: thresholds answer {answer_at}, partial {partial_at}")
     print("candidate coefficients:", dict(zip(FEATURES, (round(c, 2) for c in scorer.coef))))
     print("answerability coefficients:", dict(zip(ANSWERABILITY, (round(c, 2) for c in model.coef))))
 

@@ -152,6 +152,9 @@ def report(rows: list[dict], threshold: float = THRESHOLD) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hold-out", choices=SHOPS, help="fit without this dev shop (for an end-to-end "
+                        "leave-one-shop-out run of `shopqa eval shop` with SHOPQA_ROUTE_GATE=FILE)")
+    parser.add_argument("--out", type=Path, help="write the fitted model here instead of app/data/")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--recollect", action="store_true")
     args = parser.parse_args()
@@ -161,15 +164,20 @@ def main() -> None:
         rows = collect()
         CACHE.parent.mkdir(parents=True, exist_ok=True)
         CACHE.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    loso = report(rows)
+    if args.hold_out:
+        rows = [r for r in rows if r["shop"] != args.hold_out]
+        loso = {"held_out": args.hold_out}
+    else:
+        loso = report(rows)
     if args.report:
         return
+    target = args.out or MODEL
     model = fit(rows)
     data = {"model": model.as_dict(), "threshold": THRESHOLD,
             "info": {"embedder": "e5-small", "rows": len(rows), "leave_one_shop_out": loso,
                      "made_by": "bench/fit_route_gate.py"}}
-    MODEL.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    print(f"wrote {MODEL.relative_to(REPO)}")
+    target.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    print(f"wrote {target}")
     print("coefficients:", dict(zip(route_gate.FEATURES, (round(c, 2) for c in model.coef))))
 
 

@@ -92,3 +92,12 @@ def test_route_gate_features_read_evidence_and_intent(index):
     assert f["context_cov"] > 0.5 and f["request"] == 0.0
     g = route_gate.features("I need to cancel my order", "order", 0.9, 0.8, 0.7, hits, None, index, 0.05, 0.9, False)
     assert g["request"] == 1.0 and g["context_cov"] < f["context_cov"]
+
+
+def test_a_generation_that_drops_the_found_fact_is_not_that_fact(index):
+    best = candidates.Candidate(1, 0, "The X200 and X300 phones carry a 24 month warranty.", "doc", score=0.9)
+    other = candidates.Candidate(1, 1, "Accessories carry 12 months.", "doc", score=0.2)
+    question = "How long is the warranty on the X300?"
+    assert Answerer._leaves_out("The X200 and X300 phones carry a warranty [1].", [best, other], question)
+    assert not Answerer._leaves_out("The X300 phone carries a 24 month warranty [1].", [best, other], question)
+    assert Answerer._leaves_out("Anything [1].", [], question) == []
