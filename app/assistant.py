@@ -217,7 +217,8 @@ class Assistant:
         if intent.intent == "out_of_scope":
             intent = self._rescue(message, intent)
             base["intent"] = {**intent.as_dict(), **({"rescued_from": "out_of_scope"}
-                                                     if intent.intent != "out_of_scope" else {})}
+                                                     if intent.intent != "out_of_scope" else {}),
+                              **({"knowledge_p": round(gate_p, 4)} if gate_p is not None else {})}
 
         last = next((h for h in reversed(history) if h.get("role") == "assistant"), None)
         # "and for PayPal?": an elliptical follow-up continues the previous (knowledge) topic;

@@ -131,3 +131,16 @@ def test_a_long_story_is_answered_by_its_question(res):
     reply = res.assistant().handle(story + "Anyway, how many days do I have to return an item I have not used?")
     assert reply.details["ask"].startswith("Anyway, how many days") and reply.route == "knowledge", reply.intent
     assert "30 days" in reply.answer and any(s["file"] == "docs/returns.md" for s in reply.sources), reply.answer
+
+
+def test_the_shipped_gate_and_answer_model_with_e5(res):
+    assistant = res.assistant()
+    assert assistant.gate is not None and assistant.answerer.model is not None  # fitted for e5-small
+    # Priorities the evidence never overrules: an explicit ask for a person, a question about nothing of the shop.
+    person = assistant.handle("Can I talk to a human please")
+    assert person.route == "handoff" and person.intent["knowledge_p"] < 0.7
+    away = assistant.handle("Who will win the world cup?")
+    assert away.route == "out_of_scope" and away.intent["knowledge_p"] < 0.7
+    # A sentence quoted with the scope its heading gives it, from the scored candidates.
+    window = assistant.handle("What is the return window?")
+    assert window.path == "extractive" and "Return window: You can return any item within 30 days" in window.answer

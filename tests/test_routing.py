@@ -441,3 +441,35 @@ def test_prompt_injection_is_declined_without_a_ticket(res, message, caplog):
 def test_ordinary_questions_are_not_injections(message):
     from app.injection import looks_like_injection
     assert not looks_like_injection(message)
+
+
+# -- route with evidence -----------------------------------------------------------------------
+def _gate(knowledge: bool):
+    from app.answer_model import Logistic
+    from app.route_gate import FEATURES, RouteGate
+
+    zeros = tuple(0.0 for _ in FEATURES)
+    return RouteGate(Logistic(FEATURES, zeros, tuple(1.0 for _ in FEATURES), zeros, 6.0 if knowledge else -6.0), 0.7)
+
+
+def test_evidence_brings_a_question_back_from_another_route(res):
+    assistant = res.assistant()
+    for message in ("Hello there!", "What would you recommend for me?"):
+        assistant.gate = _gate(False)
+        away = assistant.handle(message)
+        assert away.route in ("out_of_scope", "feedback", "chitchat", "recommend"), away.route
+        assistant.gate = _gate(True)
+        back = assistant.handle(message)
+        assert back.route == "knowledge" and back.intent["overruled_by"] == "evidence"
+        assert back.intent["knowledge_p"] > 0.99
+
+
+def test_evidence_never_overrules_an_explicit_ask_for_a_person_or_a_named_order(res):
+    assistant = res.assistant()
+    assistant.gate = _gate(True)
+    person = assistant.handle("I want to talk to a human agent now")
+    assert person.route == "handoff" and person.handoff["reason"] == "customer_asked"
+    order = assistant.handle("where is my order T-1001?")
+    assert order.route == "order" and order.details["order_step"] == "ask_email"
+    policy = assistant.handle("Can I cancel an order after it has been placed?")
+    assert policy.route == "knowledge"  # a policy question without an order number
