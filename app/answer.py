@@ -368,7 +368,7 @@ class Answerer:
         products, or the price and stock of named products."""
         if len(mentions) >= 2 and products.COMPAT.search(question):
             return self._compat_answer(mentions, lang)
-        if 1 <= len(mentions) <= 3 and products.asks_price_or_stock(question) \
+        if 1 <= len(mentions) <= 3 and self.matcher.asks_only_price_or_stock(question, [m.sku for m in mentions]) \
                 and all(self.matcher.is_sure(m, question) for m in mentions):
             # Only for products named unmistakably: a price stated for a look-alike is a wrong fact.
             return self._price_stock_answer(mentions, lang)

@@ -34,6 +34,12 @@ def asks_price_or_stock(text: str) -> bool:
     return bool(PRICE.search(text) or STOCK.search(text)) and not OTHER_COST.search(text)
 
 
+# Words that ask nothing of their own in a price question ("do you have", "please", "请问").
+_FILLER = frozenset("please tell know want like would need get buy sell one ones thing item product products guy guys "
+                    "hi hello hey thanks currently right now still much many 请问 一下 你们 现在 还 这个 那个 多少 钱 "
+                    "一个 买 卖 有 吗 呢 的 了 是".split())
+
+
 # Category words too general to say a message is about this shop ("I'm at home").
 _GENERIC_CATEGORY = frozenset("accessories accessory other others misc miscellaneous general home new sale sales "
                               "gift gifts all more extras extra various goods items products".split())
@@ -172,6 +178,25 @@ class ProductMatcher:
         about one is not an answer about the other, however alike the two sentences read."""
         mine, theirs = self.catalogue_terms(text), self.catalogue_terms(other)
         return bool(mine - theirs) and bool(theirs - mine)
+
+    def asks_only_price_or_stock(self, text: str, skus: list[str]) -> bool:
+        """A price or stock question about the named products and nothing else.
+
+        "How much is the Summit parka?" is; "my tailor wants $25 to hem the jeans, do you do it
+        cheaper?", "how much would embroidering the shirt cost?" and "which laces are in stock and
+        fit the boots?" are not: they ask about a service or other things, which the catalogue's
+        price of the named product does not answer.
+        """
+        if not asks_price_or_stock(text):
+            return False
+        named: set[str] = set()
+        for sku in skus:  # the name and category as the question's words are read (jieba, glossary)
+            data = self.products.get(sku, {})
+            named |= self.words.get(sku, set()) | set(self._tokens(f"{data.get('name', '')} {data.get('category', '')}"))
+        rest = STOCK.sub(" ", PRICE.sub(" ", text))
+        leftover = [t for t in self._tokens(rest) if t not in named and t not in _FILLER and t not in _EN_STOP
+                    and not t.isdigit() and t not in _QUESTION_WORDS - {"fit", "fits", "work", "works"}]
+        return len(leftover) <= 1
 
     def names_category(self, text: str) -> bool:
         """True when ``text`` names one of the catalogue's categories ("a tent", "手机壳" via the glossary)."""

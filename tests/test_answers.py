@@ -186,3 +186,13 @@ def test_fuse_ranks_units_found_by_both_queries_first():
     assert fused[0].dense_rank == 2 and fused[0].keyword_rank is None  # reasons from its best list
     with pytest.raises(ValueError):
         fuse([a], rrf_k=0)
+
+
+def test_a_price_card_only_for_a_question_about_the_products_own_price(index):
+    answerer = make(index)
+    assert answerer.matcher.asks_only_price_or_stock("How much is the X300?", ["TP-X300"])
+    # A service or another thing asked about: the product's own price does not answer it.
+    assert not answerer.matcher.asks_only_price_or_stock(
+        "My repair shop wants 40 dollars to engrave the X300, can you do it cheaper?", ["TP-X300"])
+    assert not answerer.matcher.asks_only_price_or_stock("How much would engraving my initials on the X300 cost?",
+                                                         ["TP-X300"])
