@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Sequence
 
 ANSWER, PARTIAL, ABSTAIN = "answer", "partial", "abstain"
+# Word-overlap evidence, meaningless when the question and the best passages are in different
+# languages ("whats the warranty on the earbuds" over Chinese articles): read at its mean then.
+CROSS_LINGUAL_NEUTRAL = frozenset({"context_cov", "missing_rare", "best_lex"})
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,13 @@ class Logistic:
         if any(s <= 0 for s in self.scale):
             raise ValueError("feature scales must be positive")
 
-    def probability(self, values: dict[str, float]) -> float:
-        """P(positive) for one row of named feature values (a missing feature is an error)."""
-        z = self.intercept + sum(c * (values[f] - m) / s for f, m, s, c in
+    def probability(self, values: dict[str, float], neutral: frozenset[str] | set[str] = frozenset()) -> float:
+        """P(positive) for one row of named feature values (a missing feature is an error).
+
+        Features in ``neutral`` carry no evidence for this row (they are read at their mean):
+        word overlap says nothing when the question and the passages are in different languages.
+        """
+        z = self.intercept + sum(c * ((values[f] if f not in neutral else m) - m) / s for f, m, s, c in
                                  zip(self.features, self.mean, self.scale, self.coef))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -78,7 +85,7 @@ class AnswerModel:
 
     def decide(self, evidence: dict[str, float]) -> tuple[str, float]:
         """``(answer|partial|abstain, P(answerable))`` for the question-level evidence."""
-        p = self.answerable.probability(evidence)
+        p = self.answerable.probability(evidence, CROSS_LINGUAL_NEUTRAL if evidence.get("cross_lingual") else frozenset())
         return (ANSWER if p >= self.answer_at else PARTIAL if p >= self.partial_at else ABSTAIN), p
 
     @classmethod

@@ -42,6 +42,7 @@ log = logging.getLogger("shopqa.assistant")
 ASKS_FOR_PERSON = re.compile(r"\b(human|real person|someone|somebody|agent|representative|operator|staff member)\b|"
                              r"人工|真人|客服人员|转接", re.IGNORECASE)
 HANDOFF_CONFIDENCE = 0.5
+ASKS_SOMETHING = re.compile(r"[?？]")
 THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|cheers)\b|谢谢|多谢|感谢", re.IGNORECASE)
 ABSTAINED = "abstained"
 
@@ -211,7 +212,10 @@ class Assistant:
             return self._handoff_reply("customer_asked", base)
         if mood.strongly_negative:
             return self._handoff_reply("strong_negative_sentiment", base)
-        if intent.coarse == "complaint" and mood.label == "negative" and not knowledge_first:
+        # An upset customer who asks something the shop answers ("did I ruin it??") gets the
+        # answer; a complaint that demands ("今天必须给我个说法！") goes to a person.
+        if intent.coarse == "complaint" and mood.label == "negative" \
+                and not (knowledge_first and ASKS_SOMETHING.search(message)):
             return self._handoff_reply("complaint_negative", base)
 
         if intent.intent == "out_of_scope":

@@ -267,7 +267,10 @@ def question_features(question: str, candidates: list[Candidate], context: Seque
     rare_missing = max((weights.weight(t) for t in missing), default=0.0) / weights.unknown
     dense = max((d for d in dense_scores[:5] if d is not None), default=0.0)
     best = ranked[0] if ranked else None
+    asked_zh = detect_lang(message or question) == "zh"
+    other = [bool(_CJK.search(text[:300])) != asked_zh for text in context[:3]]
     return {
+        "cross_lingual": float(bool(other) and sum(other) * 2 > len(other)),
         "best": best.score if best else 0.0,
         "second": ranked[1].score if len(ranked) > 1 else 0.0,
         "best_lex": best.features["lex"] if best else 0.0,

@@ -29,7 +29,7 @@ from typing import Sequence
 
 from ingest.tokenize import tokenize
 
-from .answer_model import Logistic
+from .answer_model import CROSS_LINGUAL_NEUTRAL, Logistic
 from .candidates import TermWeights
 
 ROUTES = ("out_of_scope", "recommend", "feedback", "chitchat", "handoff", "order", "complaint", "knowledge")
@@ -37,6 +37,7 @@ FEATURES = ("top_dense", "faq_q", "context_cov", "missing_rare", "confidence", "
             "is_question", "request", "names_product", "n_terms") + tuple(f"route_{r}" for r in ROUTES)
 _QUESTION = re.compile(r"[?？]|^\s*(?:how|what|when|where|which|who|why|can|could|is|are|do|does|will|would|may|"
                        r"should|has|have)\b|吗|呢|么|怎么|如何|多少|几|哪|是否|能否|可以.*[吗么]|有没有", re.I)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _REQUEST = re.compile(r"\b(?:i (?:want|need|would like|'d like)|i'd like|please|help me|let me)\b|"
                       r"我要|我想|帮我|麻烦|给我|请帮", re.I)
 
@@ -54,7 +55,7 @@ class RouteGate:
 
     def prefers_knowledge(self, features: dict[str, float]) -> tuple[bool, float]:
         """Whether to answer from the shop's knowledge, and the probability."""
-        p = self.probability(features)
+        p = self.model.probability(features, CROSS_LINGUAL_NEUTRAL if features.get("cross_lingual") else frozenset())
         return p >= self.threshold, p
 
     @classmethod
@@ -88,7 +89,10 @@ def features(message: str, route: str, confidence: float, similarity: float, oos
     context = set().union(*(set(tokenize(h.unit.text)) for h in published[:3])) if published else set()
     missing = terms - context
     dense = max((h.dense_score for h in published[:5] if h.dense_score is not None), default=abstain_threshold - 0.1)
+    asked_zh = bool(_CJK.search(message))
+    other = [bool(_CJK.search(h.unit.text[:300])) != asked_zh for h in published[:3]]
     out = {
+        "cross_lingual": float(bool(other) and sum(other) * 2 > len(other)),
         "top_dense": dense - abstain_threshold,
         "faq_q": (faq_score - curated_threshold) if faq_score is not None else -0.2,
         "context_cov": weights.coverage(terms, context) if terms else 0.0,

@@ -90,7 +90,7 @@ def load_cases(path: Path) -> list[Case]:
             continue
         missing = [name for name in REQUIRED[kind] if name not in row]
         if missing:
-            problems.append(f"{where}: a {kind} case needs {', '.join(repr(m) for m in missing)}")
+            problems.append(f"{where}: {kind} cases need {', '.join(repr(m) for m in missing)}")
             continue
         expect = row.get("expect_last" if kind == "order" else "expect") or []
         if not (isinstance(expect, list) and all(isinstance(alts, list) and alts for alts in expect)):

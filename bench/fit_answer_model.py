@@ -36,7 +36,7 @@ sys.path.append(str(REPO / "bench"))
 
 import datasets as ds  # noqa: E402
 
-from app.answer_model import AnswerModel, fit_logistic  # noqa: E402
+from app.answer_model import CROSS_LINGUAL_NEUTRAL, AnswerModel, fit_logistic  # noqa: E402
 from app.candidates import ANSWERABILITY, FEATURES, question_features  # noqa: E402
 from ingest.tokenize import tokenize  # noqa: E402
 
@@ -166,10 +166,15 @@ def fit_answerable(rows: list[dict], scorer):
             use, x, y)
 
 
+def p_answerable(model, e: dict) -> float:
+    """P(answerable) as ``AnswerModel.decide`` reads it (word overlap neutral across languages)."""
+    return model.probability(e, CROSS_LINGUAL_NEUTRAL if e.get("cross_lingual") else frozenset())
+
+
 def decision_thresholds(model, use: list[dict], x: list[dict], y: list[int]) -> tuple[float, float]:
     """``partial`` from the dev shops' rows (a shop's help center, not a technote archive), and
     ``answer`` from all rows: where at most 10% of the unanswerable questions are answered outright."""
-    probabilities = [model.probability(e) for e in x]
+    probabilities = [p_answerable(model, e) for e in x]
     dev = [(p, label) for p, label, r in zip(probabilities, y, use) if r["source"] in SHOPS]
     _, partial = thresholds([p for p, _ in dev], [label for _, label in dev])
     answer, _ = thresholds(probabilities, y)
@@ -210,7 +215,7 @@ def report(rows: list[dict]) -> dict:
                 best = max(r["candidates"], key=lambda c: scorer.probability(c["f"]))
                 top1 += best["y"]
                 legacy += max(r["candidates"], key=lambda c: c["f"]["lex"] + c["f"]["sem_rel"] * 5)["y"]
-            p = model.probability(evidence(r, scorer))
+            p = p_answerable(model, evidence(r, scorer))
             key = "answerable" if r["answerable"] else "unanswerable"
             slot = 0 if p >= answer_at else 1 if p >= partial_at else 2
             decided[key][slot] += 1

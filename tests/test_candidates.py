@@ -88,7 +88,7 @@ def test_route_gate_features_read_evidence_and_intent(index):
     hits = HybridRetriever(index).search("warranty months phones", k=5)
     f = route_gate.features("How many months of warranty do phones carry?", "out_of_scope", 0.4, 0.8, 0.7, hits,
                             None, index, 0.05, 0.9, False)
-    assert set(f) == set(route_gate.FEATURES) and f["route_out_of_scope"] == 1.0 and f["is_question"] == 1.0
+    assert set(route_gate.FEATURES) <= set(f) and f["route_out_of_scope"] == 1.0 and f["is_question"] == 1.0
     assert f["context_cov"] > 0.5 and f["request"] == 0.0
     g = route_gate.features("I need to cancel my order", "order", 0.9, 0.8, 0.7, hits, None, index, 0.05, 0.9, False)
     assert g["request"] == 1.0 and g["context_cov"] < f["context_cov"]

@@ -61,7 +61,7 @@ def test_load_cases_names_file_and_line(tmp_path):
     with pytest.raises(CasesError) as err:
         load_cases(path)
     text = str(err.value)
-    assert f"{path}:2: not valid JSON" in text and f"{path}:3: a route case needs 'intent', 'handoff'" in text
+    assert f"{path}:2: not valid JSON" in text and f"{path}:3: route cases need 'intent', 'handoff'" in text
     path.write_text(json.dumps(good) + "\n")
     assert load_cases(path)[0].expect == [["x"]]
 
