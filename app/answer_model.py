@@ -101,16 +101,11 @@ class AnswerModel:
 
     @classmethod
     def for_embedder(cls, embedder_id: str, path: str | Path | None = None) -> "AnswerModel | None":
-        """The shipped model when it was fitted for ``embedder_id`` (its features are the
-        embedder's cosines), else None: the answerer then ranks and abstains the plain way."""
-        try:
-            text = (resources.files("app").joinpath("data/answer_model.json").read_text(encoding="utf-8")
-                    if path is None else Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        if json.loads(text).get("info", {}).get("embedder") != embedder_id:
-            return None
-        return cls.load(path)
+        """The shipped model (or the one at ``path``) when it was fitted for ``embedder_id`` (its
+        features are the embedder's cosines), else None: the answerer then ranks and abstains the
+        plain way."""
+        data = fitted_for(embedder_id, "answer_model.json", path)
+        return None if data is None else cls.load(path)
 
     def dump(self, path: Path, info: dict | None = None) -> None:
         """Write the model (atomically) with optional fitting information."""
@@ -119,6 +114,18 @@ class AnswerModel:
         tmp = Path(path).with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         tmp.replace(path)
+
+
+def fitted_for(embedder_id: str, name: str, path: str | Path | None = None) -> dict | None:
+    """The JSON of a fitted model (``app/data/NAME`` or ``path``) if it was fitted for
+    ``embedder_id``, else None (a missing file too)."""
+    try:
+        text = (resources.files("app").joinpath(f"data/{name}").read_text(encoding="utf-8")
+                if path is None else Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    data = json.loads(text)
+    return data if data.get("info", {}).get("embedder") == embedder_id else None
 
 
 def fit_logistic(rows: Sequence[dict[str, float]], labels: Sequence[int], features: Sequence[str],

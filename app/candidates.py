@@ -284,40 +284,13 @@ def question_features(question: str, candidates: list[Candidate], context: Seque
 
 
 def select(question: str, ranked: list[tuple[float, int, int, str]], max_sentences: int = 3,
-           max_chars: int = 600, keep_ratio: float = 0.5) -> list[tuple[int, str]]:
+           max_chars: int = 600) -> list[tuple[int, str]]:
     """The scored candidates to quote, as ``(passage number, sentence)`` in document order.
 
     ``ranked`` holds ``(P(answer), passage number, sentence number, sentence)``, best first.
-    Sentences well below the best one (under ``keep_ratio`` of its probability) add noise, not
-    answers. A quoted sentence brings the next one of its passage when that one continues the
-    answer (it shares a word with the question, or the quoted one ends in a colon).
+    Sentences under half the best one's probability add noise, not answers; a quoted sentence
+    brings the next one of its passage when the answer runs on into it (the extractive rule).
     """
-    from .grounding import plain
+    from .grounding import extractive
 
-    if not ranked:
-        return []
-    top = ranked[0][0]
-    chosen: list[tuple[int, int, str]] = []
-    used = 0
-    for score, p_no, s_no, sentence in ranked:
-        if len(chosen) >= max_sentences or (chosen and score < keep_ratio * top):
-            break
-        if used + len(sentence) > max_chars and chosen:
-            continue
-        chosen.append((p_no, s_no, sentence))
-        used += len(sentence)
-    by_position = {(p, s): sentence for _, p, s, sentence in ranked}
-    words = set(tokenize(question))
-    said = set().union(*(tokenize(c[2]) for c in chosen))
-    for p_no, s_no, sentence in list(chosen):
-        following = by_position.get((p_no, s_no + 1))
-        if not following or (p_no, s_no + 1) in {(c[0], c[1]) for c in chosen}:
-            continue
-        toks = set(tokenize(following))
-        if (words & toks or sentence.rstrip().endswith((":", "："))) and not toks <= said \
-                and used + len(following) <= max_chars:
-            chosen.append((p_no, s_no + 1, following))
-            used += len(following)
-            said |= toks
-    chosen.sort(key=lambda c: (c[0], c[1]))
-    return [(p, plain(s)) for p, _, s in chosen]
+    return extractive(question, [], max_sentences, max_chars, ranked=ranked, passage_floor=False)

@@ -185,10 +185,13 @@ def _with_labels(sentences: list[str]) -> list[str]:
 
 
 def extractive(question: str, passages: list[str], max_sentences: int = 3,
-               max_chars: int = 600, similarity=None, ranked=None) -> list[tuple[int, str]]:
+               max_chars: int = 600, similarity=None, ranked=None,
+               passage_floor: bool = True) -> list[tuple[int, str]]:
     """The sentences of the passages that best match the question, as ``(passage number, sentence)``.
 
-    ``ranked`` is :func:`rank_sentences` of the same question and passages, if already computed.
+    ``ranked`` is :func:`rank_sentences` of the same question and passages, if already computed,
+    or any ``(score, passage number, sentence number, sentence)`` list, best first (the learned
+    scorer's probabilities: then ``passage_floor=False``, as the floor is for word scores).
     """
     candidates = ranked if ranked is not None else rank_sentences(question, passages, similarity)
     chosen: list[tuple[int, int, str]] = []
@@ -196,7 +199,8 @@ def extractive(question: str, passages: list[str], max_sentences: int = 3,
     top = candidates[0][0] if candidates else 0.0
     for score, p_no, s_no, sentence in candidates:
         # Stop at sentences much weaker than the best one: they add noise, not answers.
-        if len(chosen) >= max_sentences or (chosen and (score <= 0.3 / p_no or score < 0.5 * top)):
+        if len(chosen) >= max_sentences or (chosen and ((passage_floor and score <= 0.3 / p_no)
+                                                        or score < 0.5 * top)):
             break
         if used + len(sentence) > max_chars and chosen:
             continue

@@ -29,7 +29,7 @@ from typing import Sequence
 
 from ingest.tokenize import tokenize
 
-from .answer_model import CROSS_LINGUAL_NEUTRAL, Logistic
+from .answer_model import CROSS_LINGUAL_NEUTRAL, Logistic, fitted_for
 from .candidates import TermWeights
 
 ROUTES = ("out_of_scope", "recommend", "feedback", "chitchat", "handoff", "order", "complaint", "knowledge")
@@ -68,15 +68,10 @@ class RouteGate:
 
 
 def for_embedder(embedder_id: str, path: str | Path | None = None) -> RouteGate | None:
-    """The shipped gate when it was fitted for ``embedder_id``, else None (route by intent alone)."""
-    try:
-        text = (resources.files("app").joinpath("data/route_gate.json").read_text(encoding="utf-8")
-                if path is None else Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    if json.loads(text).get("info", {}).get("embedder") != embedder_id:
-        return None
-    return RouteGate.load(path)
+    """The shipped gate (or the one at ``path``) when it was fitted for ``embedder_id``, else
+    None (route by the intent model alone)."""
+    data = fitted_for(embedder_id, "route_gate.json", path)
+    return None if data is None else RouteGate(Logistic.from_dict(data["model"]), float(data["threshold"]))
 
 
 def features(message: str, route: str, confidence: float, similarity: float, oos_threshold: float,

@@ -42,6 +42,9 @@ WIXQA_FILE = DATASETS / "wixqa" / "wixqa_public_rag_sample.jsonl"
 TECHQA_FILE = DATASETS / "techqa" / "techqa_rag_eval_sample.jsonl"
 
 CORPORA = ("wixqa", "techqa")
+# The four dev shops (../shared/dev-shops), which the answer model and route gate are fitted on.
+DEV_SHOPS_DIR = REPO.parent / "shared" / "dev-shops"
+DEV_SHOPS = ("apparel-en", "electronics-zh", "skincare-bilingual", "furniture-en")
 # Short names accepted on the command line -> embedder specs of ingest.embedders.make_embedder.
 EMBEDDERS = {"e5-small": "e5-small", "minilm": "sentence-transformers:all-MiniLM-L6-v2"}
 

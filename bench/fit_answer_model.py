@@ -40,8 +40,7 @@ from app.answer_model import CROSS_LINGUAL_NEUTRAL, AnswerModel, fit_logistic  #
 from app.candidates import ANSWERABILITY, FEATURES, question_features  # noqa: E402
 from ingest.tokenize import tokenize  # noqa: E402
 
-DEV_SHOPS = REPO.parent / "shared" / "dev-shops"
-SHOPS = ("apparel-en", "electronics-zh", "skincare-bilingual", "furniture-en")
+DEV_SHOPS, SHOPS = ds.DEV_SHOPS_DIR, ds.DEV_SHOPS
 CACHE = ds.OUT / "answer_features.jsonl"
 MODEL = REPO / "app" / "data" / "answer_model.json"
 GOLD_SHARE = 0.6  # share of a candidate's words in the gold answer for it to "state" it

@@ -38,8 +38,7 @@ import datasets as ds  # noqa: E402
 from app import evaluation, route_gate  # noqa: E402
 from app.answer_model import fit_logistic  # noqa: E402
 
-DEV_SHOPS = REPO.parent / "shared" / "dev-shops"
-SHOPS = ("apparel-en", "electronics-zh", "skincare-bilingual", "furniture-en")
+DEV_SHOPS, SHOPS = ds.DEV_SHOPS_DIR, ds.DEV_SHOPS
 CACHE = ds.OUT / "route_features.jsonl"
 MODEL = REPO / "app" / "data" / "route_gate.json"
 PER_INTENT = 12
