@@ -253,6 +253,10 @@ class Assistant:
         route = "knowledge" if follows_up else intent.route
         if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it
             route = "knowledge"
+        if route == "feedback" and ASKS_SOMETHING.search(message):
+            # A question is not feedback ("Do you offer a student discount?" got "thank you
+            # for your feedback"): the shop's knowledge answers it or says it does not know.
+            route = "knowledge"
         if route != "knowledge" and knowledge_first:
             route = "knowledge"
             base["intent"] = {**base["intent"], "overruled_by": "evidence"}

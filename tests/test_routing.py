@@ -473,3 +473,15 @@ def test_evidence_never_overrules_an_explicit_ask_for_a_person_or_a_named_order(
     assert order.route == "order" and order.details["order_step"] == "ask_email"
     policy = assistant.handle("Can I cancel an order after it has been placed?")
     assert policy.route == "knowledge"  # a policy question without an order number
+
+
+def test_a_question_is_not_feedback(res):
+    from app.intents import IntentResult
+    from app.sentiment import Sentiment
+
+    assistant = res.assistant()
+    feedback = IntentResult("feedback_suggestion", "suggestion", "feedback", 0.9, 0.9, [("feedback_suggestion", 0.9)])
+    neutral = Sentiment("neutral", 0.0, False)
+    said = assistant._route("You should offer tall sizes.", "s1", [], {}, "en", feedback, neutral, None)
+    asked = assistant._route("Do you offer a student discount?", "s2", [], {}, "en", feedback, neutral, None)
+    assert said.route == "feedback" and asked.route == "knowledge"
