@@ -2,8 +2,9 @@
 
 Two phases, each printed with requests/s, latency p50/p95 and status counts:
   curated   - the shop's FAQ questions (no LLM): throughput and p95
-  generated - open questions that need the LLM: how the bounded LLM queue behaves
-              (p95 of the answered ones, and the share of 503 + Retry-After refusals)
+  generated - open questions that need the LLM: how the bounded LLM queue behaves (p95 of
+              the answered ones, the answer paths: a full queue answers extractively, path
+              extractive_busy, instead of a 503)
 Any 5xx other than the documented 503 is a failure and is counted separately.
 
     python bench/load.py                                  # starts a server on ./indexes
@@ -40,7 +41,7 @@ def pct(values, q):
 
 def phase(url: str, questions: list[str], clients: int, seconds: float) -> dict:
     stop = time.monotonic() + seconds
-    lat, status = [], Counter()
+    lat, status, paths = [], Counter(), Counter()
     lock = threading.Lock()
 
     def worker(n: int):
@@ -53,7 +54,7 @@ def phase(url: str, questions: list[str], clients: int, seconds: float) -> dict:
             t0 = time.perf_counter()
             try:
                 with urllib.request.urlopen(req, timeout=300) as resp:
-                    resp.read()
+                    path = json.loads(resp.read()).get("path", "?")
                     code = resp.status
             except urllib.error.HTTPError as exc:
                 code = exc.code
@@ -65,6 +66,7 @@ def phase(url: str, questions: list[str], clients: int, seconds: float) -> dict:
                 status[code] += 1
                 if code == 200:
                     lat.append((time.perf_counter() - t0) * 1000)
+                    paths[path] += 1
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     t0 = time.perf_counter()
@@ -75,7 +77,7 @@ def phase(url: str, questions: list[str], clients: int, seconds: float) -> dict:
     wall = time.perf_counter() - t0
     total = sum(status.values())
     return {"requests": total, "ok_per_s": status[200] / wall, "p50_ms": pct(lat, 0.5), "p95_ms": pct(lat, 0.95),
-            "status": dict(status), "rate_503": status[503] / total if total else 0.0,
+            "status": dict(status), "paths": dict(paths), "rate_503": status[503] / total if total else 0.0,
             "other_5xx": sum(v for k, v in status.items() if k >= 500 and k != 503) + status[0]}
 
 
@@ -109,7 +111,7 @@ def main() -> None:
             r = phase(url, questions, args.clients, args.seconds)
             print(f"{name:<10} {r['requests']:>5} requests  {r['ok_per_s']:6.1f} ok/s  p50 {r['p50_ms']:7.0f} ms  "
                   f"p95 {r['p95_ms']:7.0f} ms  503 rate {r['rate_503']:.1%}  other 5xx/errors {r['other_5xx']}  "
-                  f"status {r['status']}", flush=True)
+                  f"status {r['status']}  paths {r['paths']}", flush=True)
     finally:
         if server:
             server.stop()
