@@ -40,7 +40,9 @@ def test_chat_json_and_sse_over_http(server):
     kinds = [b.split("\n")[0] for b in blocks]
     assert kinds[-1] == "event: done" and "event: token" in kinds
     done = json.loads(blocks[-1].split("data: ", 1)[1])
-    assert done["path"] in ("generated", "extractive") and "9:00-18:00" in done["answer"]
+    # The answerability model may hedge on the tiny shop's one-sentence contact page (partial):
+    # still the fact, quoted and cited, over the same stream.
+    assert done["path"] in ("generated", "extractive", "partial") and "9:00-18:00" in done["answer"]
     assert any(s["file"] == "docs/contact.txt" for s in done["sources"])
 
 
