@@ -34,7 +34,8 @@ NOTHING_FOUND = re.compile(
     r"\b(i don'?t know|i do not know|couldn'?t find|could not find|can'?t find|cannot find|did not find|"
     r"didn'?t find|no information|not (?:able|sure)|unable to find)\b|没有找到|没找到|不知道|无法回答|找不到|暂无",
     re.IGNORECASE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A comma is a thousands mark only before three digits ("1,500"); "180,90,76" in a CSV row is three numbers.
+_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 _NUMERIC_ALT = re.compile(r"^[\d\s.,:/\-]+$")
 # Not facts: citation markers "[2]" and handoff ticket numbers "T-000012".
 _NOT_FACTS = re.compile(r"\[\d+\]|\bT-\d{4,}\b")
@@ -136,7 +137,11 @@ def shop_numbers(shop_dir: Path) -> set[str]:
                 break
             except UnicodeDecodeError:
                 continue
-        found |= {_canonical(n) for n in _NUMBER.findall(text)}
+        # A file's "60,195" may be one number or two CSV fields: it holds either reading.
+        for run in re.findall(r"\d+(?:[.,]\d+)*", text):
+            found.add(_canonical(run))
+            found |= {_canonical(piece) for piece in run.split(",") if piece}
+            found |= {_canonical(n) for n in _NUMBER.findall(run)}
     return found
 
 

@@ -27,6 +27,7 @@ def test_matches_needs_one_alternative_of_every_list():
 def test_numbers_leave_out_citations_and_tickets():
     assert numbers_in("Within 30 days [2]. Ticket T-000012 opened.") == {"30"}
     assert numbers_in("1,500 ml for 75.00 USD") == {"1500", "75"}
+    assert numbers_in("OK-TBL,899.00,GBP,180,90,76,Oak") == {"899", "180", "90", "76"}  # a CSV row
 
 
 def test_grade_answer_rejects_invented_numbers_and_abstentions():
@@ -69,4 +70,5 @@ def test_load_cases_names_file_and_line(tmp_path):
 def test_shop_numbers_reads_any_encoding(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.md").write_bytes("退货期限 7 天，运费 12.50 元".encode("gb18030"))
-    assert {"7", "12.5"} <= shop_eval.shop_numbers(tmp_path)
+    (tmp_path / "catalog.csv").write_text("OK-WRD,999.00,GBP,100,60,195,Oak\n1,500 ml\n", encoding="utf-8")
+    assert {"7", "12.5", "60", "195", "1500", "999"} <= shop_eval.shop_numbers(tmp_path)
