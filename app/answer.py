@@ -22,7 +22,7 @@ from ingest.index import ShopIndex
 from ingest.tokenize import tokenize
 
 from . import candidates as cands
-from . import grounding, products, rewrite
+from . import generation_check, grounding, products, rewrite
 from .answer_model import ABSTAIN, ANSWER, PARTIAL, AnswerModel
 from .candidates import select
 from .llm import LLM, LLMBusy
@@ -34,7 +34,7 @@ from .retrieval import Hit, HybridRetriever, fuse
 MEANING_TOP = 12
 # The path of an extractive answer given because the model was busy (queue full).
 EXTRACTIVE_BUSY = "extractive_busy"
-SENTENCE_CHARS = 200
+SENTENCE_CHARS = cands.SENTENCE_CHARS
 
 
 @dataclass
@@ -180,9 +180,9 @@ class Answerer:
                                                message=question if query != question else None)
         return found
 
-    def assess(self, found: Evidence, model: AnswerModel | None = None) -> tuple[str, float, dict[str, float]]:
+    def assess(self, found: Evidence) -> tuple[str, float, dict[str, float]]:
         """Score the candidates and decide: ``(answer|partial|abstain, P(answerable), evidence)``."""
-        model = model or self.model
+        model = self.model
         for c in found.candidates:
             c.score = model.score(c.features)
         faq = found.faq_matches[0][1] if found.faq_matches else None
@@ -263,7 +263,7 @@ class Answerer:
             check = grounding.check(generated, seen) if not (gate.failed or busy) else None
             if check is not None and check.ok:
                 customer = [h["text"] for h in history if h.get("role") == "customer"] + [question]
-                extra = self._phrasing_problems(check.answer, question, seen, customer)
+                extra = generation_check.problems(check.answer, question, seen, customer)
                 extra += self._leaves_out(check.answer, found.candidates, question)
                 if extra:
                     check.ok, check.reasons = False, extra
@@ -292,14 +292,6 @@ class Answerer:
         path = "partial" if decision == PARTIAL else EXTRACTIVE_BUSY if busy else "extractive"
         return Answer(text, path, sources=[_source(context_hits[p - 1], p) for p in cited],
                       timings_ms=timer.done(), grounding=failures, **base)
-
-    def _phrasing_problems(self, answer: str, question: str, passages: list[str], customer: list[str]) -> list[str]:
-        """Reasons a generation that passed the grounding check is still not an answer."""
-        try:
-            from .generation_check import problems
-        except ImportError:  # pragma: no cover - the module ships with shopqa
-            return []
-        return problems(answer, question, passages, customer)
 
     @staticmethod
     def _leaves_out(answer: str, candidates: list, question: str) -> list[str]:

@@ -44,6 +44,11 @@ class Logistic:
         if any(s <= 0 for s in self.scale):
             raise ValueError("feature scales must be positive")
 
+    def evidence_probability(self, values: dict[str, float]) -> float:
+        """P(positive) for question-level evidence: word overlap reads as no evidence when the
+        question and the best passages are in different languages (``values["cross_lingual"]``)."""
+        return self.probability(values, CROSS_LINGUAL_NEUTRAL if values.get("cross_lingual") else frozenset())
+
     def probability(self, values: dict[str, float], neutral: frozenset[str] | set[str] = frozenset()) -> float:
         """P(positive) for one row of named feature values (a missing feature is an error).
 
@@ -85,7 +90,7 @@ class AnswerModel:
 
     def decide(self, evidence: dict[str, float]) -> tuple[str, float]:
         """``(answer|partial|abstain, P(answerable))`` for the question-level evidence."""
-        p = self.answerable.probability(evidence, CROSS_LINGUAL_NEUTRAL if evidence.get("cross_lingual") else frozenset())
+        p = self.answerable.evidence_probability(evidence)
         return (ANSWER if p >= self.answer_at else PARTIAL if p >= self.partial_at else ABSTAIN), p
 
     @classmethod

@@ -231,12 +231,11 @@ class Assistant:
                           and not THANKS.search(message) and intent.confidence < HANDOFF_CONFIDENCE)
         flow_state = state.get("order") or {}
         awaiting = flow_state.get("awaiting")
-        takes_slot = awaiting in ("order_id", "email") and (
-            extract_order_id(message, self.orders.id_shapes()) or "@" in message or intent.intent in ORDER_TASKS)
+        names_order = extract_order_id(message, self.orders.id_shapes()) is not None
+        takes_slot = awaiting in ("order_id", "email") and (names_order or "@" in message or intent.intent in ORDER_TASKS)
         # The order tools keep priority when the message names an order or a flow awaits an
         # answer; a policy question about orders ("can I add items after ordering?") that the
         # shop's passages answer goes to the knowledge instead.
-        names_order = extract_order_id(message, self.orders.id_shapes()) is not None
         if awaiting in ("confirm_cancel", "confirm_address", "new_address") or takes_slot \
                 or (intent.intent in ORDER_TASKS and not follows_up and (names_order or not knowledge_first)):
             step = self.flow.handle(session_id, message, intent.intent, state, lang)

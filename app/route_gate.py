@@ -29,7 +29,7 @@ from typing import Sequence
 
 from ingest.tokenize import tokenize
 
-from .answer_model import CROSS_LINGUAL_NEUTRAL, Logistic, fitted_for
+from .answer_model import Logistic, fitted_for
 from .candidates import TermWeights
 
 ROUTES = ("out_of_scope", "recommend", "feedback", "chitchat", "handoff", "order", "complaint", "knowledge")
@@ -49,13 +49,9 @@ class RouteGate:
     model: Logistic
     threshold: float
 
-    def probability(self, features: dict[str, float]) -> float:
-        """P(knowledge) for one message's features."""
-        return self.model.probability(features)
-
     def prefers_knowledge(self, features: dict[str, float]) -> tuple[bool, float]:
         """Whether to answer from the shop's knowledge, and the probability."""
-        p = self.model.probability(features, CROSS_LINGUAL_NEUTRAL if features.get("cross_lingual") else frozenset())
+        p = self.model.evidence_probability(features)
         return p >= self.threshold, p
 
     @classmethod

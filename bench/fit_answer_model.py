@@ -36,7 +36,7 @@ sys.path.append(str(REPO / "bench"))
 
 import datasets as ds  # noqa: E402
 
-from app.answer_model import CROSS_LINGUAL_NEUTRAL, AnswerModel, fit_logistic  # noqa: E402
+from app.answer_model import AnswerModel, fit_logistic  # noqa: E402
 from app.candidates import ANSWERABILITY, FEATURES, question_features  # noqa: E402
 from ingest.tokenize import tokenize  # noqa: E402
 
@@ -171,7 +171,7 @@ def fit_answerable(rows: list[dict], scorer):
 
 def p_answerable(model, e: dict) -> float:
     """P(answerable) as ``AnswerModel.decide`` reads it (word overlap neutral across languages)."""
-    return model.probability(e, CROSS_LINGUAL_NEUTRAL if e.get("cross_lingual") else frozenset())
+    return model.evidence_probability(e)
 
 
 def decision_thresholds(model, use: list[dict], x: list[dict], y: list[int]) -> tuple[float, float]:
