@@ -33,7 +33,9 @@ def build(records: Iterable[SourceRecord]) -> nx.Graph:
         p = rec.data
         node = f"product:{p['sku']}"
         g.add_node(node, type="product", sku=p["sku"], name=p["name"], price=p["price"], currency=p["currency"],
-                   in_stock=p["in_stock"], category=p["category"], brand=p["brand"])
+                   in_stock=p["in_stock"], category=p["category"], brand=p["brand"],
+                   # the catalogue's own words, for attribute answers and product search
+                   attributes=dict(p["attributes"]), description=p["description"])
         g.add_node(f"category:{p['category']}", type="category", name=p["category"])
         g.add_edge(node, f"category:{p['category']}", type="in_category")
         g.add_node(f"brand:{p['brand']}", type="brand", name=p["brand"])
@@ -47,7 +49,12 @@ def build(records: Iterable[SourceRecord]) -> nx.Graph:
             continue
         node = f"product:{rec.data['sku']}"
         for other in rec.data["compatible_with"]:
-            g.add_edge(node, f"product:{other}", type="compatible_with")
+            # item: the product that declared the link, the one that fits the other (a refill
+            # names its bottle); lookups stay symmetric, resolution uses the direction.
+            if g.has_edge(node, f"product:{other}") and g.edges[node, f"product:{other}"]["type"] == "accessory_of":
+                g.edges[node, f"product:{other}"]["item"] = rec.data["sku"]  # the accessory link says more
+                continue
+            g.add_edge(node, f"product:{other}", type="compatible_with", item=rec.data["sku"])
         for other in rec.data["accessories"]:
             # accessory_of points from the accessory to the main product; kept as an attribute
             # because the graph is undirected (relations are looked up from either side).

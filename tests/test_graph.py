@@ -11,7 +11,13 @@ def test_nodes_and_edges(tiny_index, hash_embedder):
     g = ShopIndex(tiny_index, hash_embedder).graph
     types = {d["type"] for _, d in g.nodes(data=True)}
     assert types == {"product", "category", "brand", "attribute", "customer"}
-    assert g.edges["product:TP-CASE-X200", "product:TP-X200"]["type"] == "compatible_with"
+    # The case names its phone (compatible_with) and the phone lists the case as an accessory:
+    # the accessory link is kept, and the case is marked as the item that fits.
+    case = g.edges["product:TP-CASE-X200", "product:TP-X200"]
+    assert case["type"] == "accessory_of" and case["accessory"] == "TP-CASE-X200" and case["item"] == "TP-CASE-X200"
+    # The product node carries its own attributes and description, for catalogue answers.
+    assert g.nodes["product:TP-CHG-30"]["attributes"]["wattage"] == "30W"
+    assert g.nodes["product:TP-CHG-30"]["description"]
     assert not g.has_edge("product:TP-CASE-X200", "product:TP-X300")
     acc = g.edges["product:TP-X200", "product:TP-CHG-30"]
     assert acc["type"] == "accessory_of" and acc["accessory"] == "TP-CHG-30" and acc["main"] == "TP-X200"
@@ -30,7 +36,7 @@ def test_purchases_and_bought_together(tiny_index, hash_embedder):
     assert g.edges["product:TP-X300", "product:TP-CHG-30"]["bought_together"] == 2
     assert g.edges["product:TP-CASE-X300", "product:TP-CHG-30"] == {"type": "bought_together", "weight": 1}
     counts = edge_counts(g)
-    assert {"in_category", "made_by", "has_attribute", "compatible_with", "accessory_of", "bought",
+    assert {"in_category", "made_by", "has_attribute", "accessory_of", "bought",
             "bought_together"} <= set(counts)
 
 

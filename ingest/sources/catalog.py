@@ -12,13 +12,23 @@ EXTENSIONS = (".csv", ".jsonl")
 REQUIRED = ("sku", "name", "category", "brand", "price", "currency", "description")
 
 
+def _text(value: Any) -> str:
+    """An attribute value as a customer reads it: lists joined ("normal, oily", not Python's
+    "['normal', 'oily']"), booleans as yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value)
+    return str(value)
+
+
 def _attributes(row: dict[str, Any]) -> dict[str, str]:
     attrs: dict[str, str] = {}
     raw = row.get("attributes")
     if isinstance(raw, str) and raw.strip():
         raw = json.loads(raw)  # a JSON object inside a CSV cell; errors are reported by the caller
     if isinstance(raw, dict):
-        attrs.update({str(k): str(v) for k, v in raw.items() if v not in (None, "")})
+        attrs.update({str(k): _text(v) for k, v in raw.items() if v not in (None, "", [])})
     elif raw not in (None, ""):
         raise ValueError("'attributes' must be a JSON object")
     for key, value in row.items():
