@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
@@ -25,8 +26,9 @@ STOCK = re.compile(r"\b(in stock|out of stock|available|availability|sold out|re
                    r"有货|有没有货|没货|缺货|库存|现货|还有吗|有卖|能买到|卖完", re.I)
 # ...unless the cost asked about is not the product's own (shipping, duties, repairs, fees).
 OTHER_COST = re.compile(r"\b(ship|shipping|shipped|delivery|deliver|postage|return|returns|refund|warranty|repair|"
-                        r"fee|fees|tax|taxes|customs|duty|duties|gift wrap|wrapping)\b|"
-                        r"运费|邮费|快递费|配送|退货|退款|保修|维修|关税|税|手续费|包装费", re.I)
+                        r"fee|fees|tax|taxes|customs|duty|duties|gift wrap|wrapping|discount|discounts|coupon|"
+                        r"voucher|trade-in|trade in|credit|installments?)\b|"
+                        r"运费|邮费|快递费|配送|退货|退款|保修|维修|关税|税|手续费|包装费|折扣|优惠|抵扣|以旧换新|分期", re.I)
 
 
 def asks_price_or_stock(text: str) -> bool:
@@ -56,6 +58,9 @@ class Mention:
     name: str
     score: float
     start: int  # token position of the mention, for ordering
+    # Other products the same words name equally well ("the Kyusu teapot" with a 300 ml and a
+    # 500 ml one): a fact about either could be a fact about the wrong one.
+    alternatives: list[str] = field(default_factory=list)
 
 
 def load_glossary(extra: Path | None = None) -> dict[str, list[str]]:
@@ -67,12 +72,17 @@ def load_glossary(extra: Path | None = None) -> dict[str, list[str]]:
 
 
 class ProductMatcher:
-    """Matches model codes and distinctive name words of the catalogue in a question.
+    """Finds the catalogue's products named in a question, by full or partial name, model code
+    or SKU, in either language of a bilingual name.
 
-    Anchors are codes (SKUs, model numbers such as X200) and rare name words ("clear",
-    "leather"). Every other word binds to its nearest anchor, so in "the X200 case fits the
-    X300", "case" belongs to X200: the X200 *case* and the X300 *phone* are recognised.
-    Adjacent anchors naming one product ("X300 leather folio") merge into that product.
+    Each product's name is read the way questions are read (jieba and the glossary for Chinese),
+    and its words weigh by how rare they are in the catalogue. The best-matching product takes
+    the question's words it matched (the nearest occurrences, within a few words of each other),
+    then the next product is sought among the words left: in "will the Harbury 2-seater cover fit
+    my Harbury 3-seater sofa?" the cover takes "Harbury 2-seater cover" and the sofa the rest.
+    Between products that match equally, the one whose name has fewer other words wins (the
+    "tent", not the "tent footprint"); when even that ties, the mention lists the others as
+    ``alternatives``, for the caller to ask which one was meant.
     """
 
     def __init__(self, graph: nx.Graph, glossary: dict[str, list[str]] | None = None, window: int = 2):
@@ -80,8 +90,11 @@ class ProductMatcher:
             raise ValueError("window must be >= 1")
         self.glossary = glossary if glossary is not None else load_glossary()
         self.window = window
+        self.graph = graph
+        self._seg = None
         self.products: dict[str, dict] = {}
         self.words: dict[str, set[str]] = {}
+        self.name_words: dict[str, set[str]] = {}
         self.code_index: dict[str, set[str]] = {}
         word_index: dict[str, set[str]] = {}
         for _, data in graph.nodes(data=True):
@@ -89,7 +102,10 @@ class ProductMatcher:
                 continue
             sku = data["sku"]
             self.products[sku] = data
-            words = {stem(w) for w in _WORDS.findall(f"{data['name']} {data['category']}".lower())}
+            name = {t for t in self._tokens(data["name"]) if t not in _EN_STOP and t.strip()}
+            words = name | {stem(w) for w in _WORDS.findall(f"{data['name']} {data['category']}".lower())} | set(
+                self._tokens(str(data["category"])))
+            self.name_words[sku] = name
             self.words[sku] = words | {sku.lower()}
             for code in {sku.lower(), *_codes(data["name"].lower()), *_codes(sku.lower().replace("-", " "))}:
                 self.code_index.setdefault(code, set()).add(sku)
@@ -99,11 +115,19 @@ class ProductMatcher:
         self.category_words = {stem(w) for d in self.products.values()
                                for w in re.findall(r"[a-z]+|[\u3400-\u9fff]+", str(d.get("category", "")).lower())
                                if len(w) >= 3 and w not in _EN_STOP and w not in _GENERIC_CATEGORY}
+        self.category_words |= {t for d in self.products.values() for t in self._tokens(str(d.get("category", "")))
+                                if len(t) >= 2 and t not in _EN_STOP and t not in _GENERIC_CATEGORY}
+        total = max(1, len(self.products))
+        self.weight = {w: math.log(1 + total / len(skus)) for w, skus in word_index.items()}
         limit = max(2, len(self.products) // 20)
         self.rare = {w: skus for w, skus in word_index.items()
                      if len(skus) <= limit and len(w) >= 3 and w not in self.code_index and not w.isdigit()
                      and w not in _EN_STOP and w not in _QUESTION_WORDS}
-        self._seg = None
+        # A product is named by a code, or by name words that few products share jointly, one of
+        # them not a category word ("Elmstead armchair", not "sofas").
+        self.word_index = word_index
+        self.common = max(3, int(0.15 * total))
+        self._ignore = _EN_STOP | _QUESTION_WORDS | _FILLER
 
     def _segmenter(self):
         if self._seg is None:
@@ -115,6 +139,11 @@ class ProductMatcher:
                 seg.add_word(word, freq=100000)  # glossary words win over jieba's own splits
             self._seg = seg
         return self._seg
+
+    def tokens(self, text: str) -> list[str]:
+        """``text`` as the matcher reads it: lower-cased, stemmed, Chinese segmented by jieba
+        and mapped through the glossary."""
+        return self._tokens(text)
 
     def _tokens(self, text: str) -> list[str]:
         out: list[str] = []
@@ -129,41 +158,99 @@ class ProductMatcher:
     def find(self, text: str) -> list[Mention]:
         """Products named in ``text``, in the order they are mentioned."""
         tokens = self._tokens(text)
-        anchors = [i for i, t in enumerate(tokens) if t in self.code_index or t in self.rare]
-        if not anchors:
-            return []
-        bound: dict[int, set[str]] = {a: {tokens[a]} for a in anchors}
-        for i, tok in enumerate(tokens):
-            if i in bound:
-                continue
-            nearest = min(anchors, key=lambda a: (abs(a - i), a))
-            if abs(nearest - i) <= self.window:
-                bound[nearest].add(tok)
-        # Adjacent anchors describe one product when one candidate holds both ("x300 leather").
-        groups: list[list[int]] = []
-        for a in anchors:
-            if groups and a - groups[-1][-1] <= self.window and self._common(groups[-1] + [a], tokens):
-                groups[-1].append(a)
-            else:
-                groups.append([a])
-        mentions: dict[str, Mention] = {}
-        for group in groups:
-            words = set().union(*(bound[a] for a in group))
-            candidates = self._common(group, tokens) or self._candidates(tokens[group[0]])
-            exact = [c for c in candidates if tokens[group[0]] == c.lower()]
-            best = exact[0] if exact else max(
-                candidates, key=lambda s: (len(self.words[s] & words), -len(self.words[s]), s))
-            score = 10.0 if exact else float(len(self.words[best] & words))
-            if best not in mentions or mentions[best].score < score:
-                mentions[best] = Mention(best, self.products[best]["name"], score, group[0])
-        return sorted(mentions.values(), key=lambda m: m.start)
+        positions: dict[str, list[int]] = {}
+        for i, t in enumerate(tokens):
+            positions.setdefault(t, []).append(i)
+        used: set[int] = set()
+        mentions: list[Mention] = []
+        while True:
+            free = {t: [i for i in ps if i not in used] for t, ps in positions.items()}
+            free = {t: ps for t, ps in free.items() if ps}
+            # Candidates come from the question's rarest catalogue words (and its codes).
+            known = sorted((t for t in free if t in self.word_index and t not in self._ignore),
+                           key=lambda t: len(self.word_index[t]))
+            candidates: set[str] = set()
+            for t in free:
+                candidates |= self.code_index.get(t, set())
+            for t in [t for t in known if t not in self.category_words][:3]:
+                candidates |= self.word_index[t]
+            scored = []
+            for sku in candidates:
+                match = self._match(sku, free)
+                if match is not None:
+                    scored.append((match[0], sku, match[1]))
+            if not scored:
+                break
+            scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+            # Named equally well, a product beats its own accessory ("RV7 Pro" is the robot, not
+            # the RV7 Pro dust bags): the accessory's name borrows the product's.
+            top = [x for x in scored if x[0][:2] == scored[0][0][:2]]
+            skus = {x[1] for x in top}
+            mains = [x for x in top if not set(accessory_of(self.graph, x[1])) & skus]
+            if mains and len(mains) < len(top):
+                scored = mains + [x for x in scored if x not in mains]
+            rank, best, taken = scored[0]
+            if any(m.sku == best for m in mentions):
+                break
+            # Equally named: same code status, word mass and number of other name words.
+            ties = sorted(sku for r, sku, _ in scored[1:] if r[:3] == rank[:3]
+                          and best not in accessory_of(self.graph, sku))
+            exact = any(tokens[i] in (best.lower(),) for i in taken)
+            score = 10.0 if exact else float(len(taken))
+            mentions.append(Mention(best, self.products[best]["name"], score, min(taken), ties))
+            used |= set(taken)
+        return sorted(mentions, key=lambda m: m.start)
+
+    def _mass(self, sku: str, word: str) -> float:
+        """What a matched word says about ``sku``: its rarity, halved when only the product's
+        category has it (the name says what a product is; "耳机" files the ear tips under
+        earbud accessories, but they are not earbuds)."""
+        weight = self.weight.get(word, 0.0)
+        return weight if word in self.name_words[sku] or sku in self.code_index.get(word, ()) else weight / 2
+
+    def _match(self, sku: str, free: dict[str, list[int]]):
+        """How well ``sku``'s words match the free words: ``(rank, positions taken)``, or None
+        when no code or distinctive word of it is among them."""
+        words = [w for w in self.words[sku] if w in free and w not in self._ignore]
+        codes = [w for w in words if sku in self.code_index.get(w, ())]
+        if codes:
+            keys = codes
+        else:
+            keys = [w for w in words if w not in self.category_words and not w.isdigit()]
+            if not keys:
+                return None
+            joint = set.intersection(*(self.word_index[w] for w in words if w in self.word_index))
+            if len(joint) > self.common or (len(words) == 1 and words[0] not in self.rare):
+                return None  # too many products share these words; one common word names none
+        span_limit = max(4, 2 * self.window)
+        best = None
+        anchor_word = max(keys, key=lambda w: (self.weight.get(w, 0.0), w))
+        for anchor in free[anchor_word]:
+            taken, mass = [anchor], self._mass(sku, anchor_word)
+            for w in words:
+                if w == anchor_word:
+                    continue
+                near = min(free[w], key=lambda i: (abs(i - anchor), i))
+                if abs(near - anchor) <= span_limit:
+                    taken.append(near)
+                    mass += self._mass(sku, w)
+            span = max(taken) - min(taken)
+            if best is None or (mass, -span) > (best[0], -best[1]):
+                best = (mass, span, taken)
+        mass, span, taken = best
+        code = bool(codes)
+        name_mass = sum(self.weight.get(w, 0.0) for w in self.name_words[sku]) or 1.0
+        covered = sum(self.weight.get(w, 0.0) for w in words if w in self.name_words[sku]) / name_mass
+        extra = len(self.name_words[sku]) - len([w for w in words if w in self.name_words[sku]])
+        return (code, round(mass, 6), -extra, round(covered, 6), -span), sorted(taken)
 
     def is_sure(self, mention: Mention, text: str) -> bool:
         """True when ``text`` names the mentioned product unmistakably: by one of its codes (SKU,
         model number) or by at least two of its name words, and names no model the catalogue
         lacks ("the Expedition Pack 55L" is not the Daypack 30L, though both are packs)."""
         tokens = self._tokens(text)
-        unknown = [t for t in tokens if t not in self.code_index and re.search(r"\d", t) and re.search(r"[a-z]", t)]
+        unknown = [t for t in tokens if t not in self.word_index and t not in self.code_index
+                   and re.search(r"\d", t) and re.search(r"[a-z]", t)]
         if unknown:
             return False
         return mention.score >= 2 or any(mention.sku in self.code_index.get(t, ()) for t in tokens)
@@ -236,6 +323,20 @@ def _linked(graph: nx.Graph, sku: str, accessory_side: bool) -> list[str]:
                           (edge["type"] == "accessory_of" and edge.get("accessory") == accessory)):
             out.append(other_sku)
     return sorted(out)
+
+
+def accessory_of(graph: nx.Graph, sku: str) -> list[str]:
+    """The products ``sku`` is declared an accessory of, or declared compatible with by its own
+    catalogue row (a refill naming its bottle), not the other way round."""
+    node = f"product:{sku}"
+    if node not in graph:
+        return []
+    out = []
+    for other in graph.neighbors(node):
+        edge = graph.edges[node, other]
+        if edge["type"] in ("accessory_of", "compatible_with") and sku in (edge.get("accessory"), edge.get("item")):
+            out.append(graph.nodes[other].get("sku"))
+    return sorted(s for s in out if s)
 
 
 def fits(graph: nx.Graph, sku: str) -> list[str]:
