@@ -25,6 +25,8 @@ from . import candidates as cands
 from . import generation_check, grounding, products, rewrite
 from .answer_model import ABSTAIN, ANSWER, PARTIAL, AnswerModel
 from .candidates import select
+from .catalogue.answers import CatalogueAnswers
+from .catalogue.catalogue import Catalogue
 from .llm import LLM, LLMBusy
 from .prompts import LANG_NAMES, Prompts
 from .retrieval import Hit, HybridRetriever, fuse
@@ -85,6 +87,7 @@ class Evidence:
     confidence: float
     context_hits: list[Hit] = field(default_factory=list)
     candidates: list[cands.Candidate] = field(default_factory=list)
+    from_history: bool = False  # the products were named in an earlier turn, not this one
 
 
 class _Timer:
@@ -123,7 +126,7 @@ class Answerer:
     def __init__(self, index: ShopIndex, llm: LLM | None, prompts: Prompts, thresholds: Thresholds,
                  matcher: products.ProductMatcher | None = None, context_tokens: int = 1500,
                  max_answer_tokens: int = 200, top_k: int = 6, reranker=None, focus_tokens: int = 0,
-                 model: AnswerModel | None = None):
+                 model: AnswerModel | None = None, catalogue: Catalogue | None = None):
         if context_tokens < 100 or top_k < 1 or focus_tokens < 0:
             raise ValueError("context_tokens >= 100, top_k >= 1 and focus_tokens >= 0 are required")
         self.index = index
@@ -131,6 +134,9 @@ class Answerer:
         self.prompts = prompts
         self.thresholds = thresholds
         self.matcher = matcher or products.ProductMatcher(index.graph)
+        # The catalogue as data (built once per index generation by Resources; here for tests).
+        self.catalogue = catalogue or Catalogue(index.graph, self.matcher.tokens)
+        self.catalogue_answers = CatalogueAnswers(index.graph, self.catalogue, self.matcher, prompts)
         self.retriever = HybridRetriever(index)
         self.context_tokens = context_tokens
         self.max_answer_tokens = max_answer_tokens
@@ -151,8 +157,10 @@ class Answerer:
         history = history or []
         lang = detect_lang(question)
         mentions = self.matcher.find(question)
-        if not mentions and rewrite.needs_context(question):
-            mentions = self._previous_products(history)
+        from_history = False
+        if not mentions and (rewrite.needs_context(question) or self.catalogue_answers.search.refers_back(question)):
+            mentions = self.previous_products(history)
+            from_history = bool(mentions)
         query = rewrite.standalone(question, history, [m.sku for m in mentions])
         # The router already embedded the message; a standalone query equal to it needs no second pass.
         vector = (message_vector if message_vector is not None and query == question
@@ -171,7 +179,8 @@ class Answerer:
         if self.reranker is not None:
             hits = self.reranker.rerank(query, hits)
         confidence = max((h.dense_score or 0.0) for h in hits[:5]) if hits else 0.0
-        found = Evidence(question, query, lang, mentions, vector, hits, faq_matches, confidence)
+        found = Evidence(question, query, lang, mentions, vector, hits, faq_matches, confidence,
+                         from_history=from_history)
         if hits:
             found.context_hits = self._budget(hits[: self.top_k], mentions)
             if with_candidates or (with_candidates is None and self.model is not None):
@@ -208,10 +217,12 @@ class Answerer:
         timer.mark("retrieval")
         base = dict(lang=lang, standalone=query, confidence=found.confidence, products=[m.sku for m in mentions])
 
-        graph_answer = self._graph_answer(question, mentions, lang)
-        if graph_answer:
-            text, sources = graph_answer
-            return Answer(text, "graph", sources=sources, timings_ms=timer.done(), **base)
+        catalogue = self.catalogue_answers.answer(question, mentions, lang, from_history=found.from_history)
+        if catalogue:
+            # The products shown are what "cheaper?" or "does it come in black?" refers to next.
+            base["products"] = catalogue.skus or base["products"]
+            return Answer(catalogue.text, "graph", sources=self.card_sources(catalogue.skus),
+                          timings_ms=timer.done(), **base)
 
         curated = self._curated(found.faq_matches, lang, question)
         if curated:
@@ -328,7 +339,8 @@ class Answerer:
         return grounding.focus(passages, ranked(), self.focus_tokens,
                                count=getattr(self.llm, "count_tokens", None) or count_tokens)
 
-    def _previous_products(self, history: list[dict]) -> list[products.Mention]:
+    def previous_products(self, history: list[dict]) -> list[products.Mention]:
+        """The products of the latest turn that named or showed any."""
         for turn in reversed(history):
             skus = (turn.get("meta") or {}).get("products") or []
             if skus:
@@ -355,29 +367,7 @@ class Answerer:
                   "type": "faq", "snippet": unit.meta["answer"][:240], "score": round(score, 5), "ref": 1}
         return unit.meta["answer"], source
 
-    def _graph_answer(self, question: str, mentions: list[products.Mention], lang: str):
-        """Catalogue facts answered from the graph alone: compatibility between two named
-        products, or the price and stock of named products."""
-        if len(mentions) >= 2 and products.COMPAT.search(question):
-            return self._compat_answer(mentions, lang)
-        if 1 <= len(mentions) <= 3 and self.matcher.asks_only_price_or_stock(question, [m.sku for m in mentions]) \
-                and all(self.matcher.is_sure(m, question) for m in mentions):
-            # Only for products named unmistakably: a price stated for a look-alike is a wrong fact.
-            return self._price_stock_answer(mentions, lang)
-        return None
-
-    def _price_stock_answer(self, mentions: list[products.Mention], lang: str):
-        """"X (SKU) costs 289.00 USD and is in stock." for each named product, from the catalogue."""
-        g = self.index.graph
-        lines = []
-        for m in mentions:
-            data = g.nodes[f"product:{m.sku}"]
-            lines.append(self.prompts.message("product_card", lang, name=data["name"], sku=m.sku,
-                                              price=f"{data['price']:.2f}", currency=data["currency"],
-                                              stock=self._stock(data, lang)))
-        return " ".join(lines), self._card_sources([m.sku for m in mentions])
-
-    def _card_sources(self, skus: list[str]) -> list[dict]:
+    def card_sources(self, skus: list[str]) -> list[dict]:
         """The product cards of ``skus`` as cited sources, numbered in order."""
         sources = []
         for sku in skus:
@@ -388,37 +378,6 @@ class Answerer:
                                 "source": card["source"], "file": card["source"], "type": "product",
                                 "snippet": card["text"][:240], "score": 1.0, "ref": len(sources) + 1})
         return sources
-
-    def _compat_answer(self, mentions: list[products.Mention], lang: str):
-        """Whether the first two named products fit together, with what fits instead."""
-        g = self.index.graph
-        first, second = mentions[0].sku, mentions[1].sku
-        # The accessory is the one that is not a main product of the other ("case fits phone").
-        acc, main = (first, second) if products.fits(g, first) else (second, first)
-        node = lambda s: g.nodes[f"product:{s}"]  # noqa: E731
-        values = dict(accessory=node(acc)["name"], accessory_sku=acc, product=node(main)["name"], product_sku=main)
-        if products.compatible(g, acc, main):
-            text = self.prompts.message("compat_yes", lang, **values)
-        else:
-            text = self.prompts.message("compat_no", lang, **values)
-            # Name what it does fit among products like the one asked about (phones for a phone).
-            fits = [s for s in products.fits(g, acc) if node(s)["category"] == node(main)["category"]]
-            if fits:
-                text += " " + self.prompts.message("compat_fits", lang, items=", ".join(
-                    f"{node(s)['name']} ({s})" for s in fits))
-            alternatives = products.compatible_alternatives(g, main, acc)
-            if alternatives:
-                text += " " + self.prompts.message("compat_alternatives", lang, product=node(main)["name"], items=", ".join(
-                    self._stock_note(s, lang) for s in alternatives))
-        return text, self._card_sources([acc, main])
-
-    def _stock(self, data: dict, lang: str) -> str:
-        """"in stock" or "currently out of stock" for a product node, in the customer's language."""
-        return self.prompts.message("in_stock" if data["in_stock"] else "out_of_stock", lang)
-
-    def _stock_note(self, sku: str, lang: str) -> str:
-        data = self.index.graph.nodes[f"product:{sku}"]
-        return f"{data['name']} ({sku}, {data['price']:.2f} {data['currency']}, {self._stock(data, lang)})"
 
     def _budget(self, hits: list[Hit], mentions: list[products.Mention]) -> list[Hit]:
         """Keep passages, best first, within the context token budget; product cards of named products first."""

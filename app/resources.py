@@ -27,6 +27,7 @@ from .review_polarity import ReviewPolarity
 from .sentiment import SentimentClassifier
 from .tickets import TicketStore
 from .llm import LLM, LlamaCppLLM, LLMError
+from .catalogue.catalogue import Catalogue
 from .products import ProductMatcher, load_glossary
 from .rerank import CrossEncoderReranker
 from .prompts import Prompts
@@ -47,7 +48,7 @@ class Resources:
                         n_threads=settings.llm_threads or None) if settings.llm_enabled else None)
         self.prompts = prompts or Prompts()
         self._index: ShopIndex | None = None
-        self._matcher: tuple[str, ProductMatcher] | None = None
+        self._matcher: tuple[str, ProductMatcher, Catalogue] | None = None
         self._conversations: ConversationStore | None = None
         self._tickets: TicketStore | None = None
         self._orders: tuple[str, SQLiteOrderStore] | None = None
@@ -141,11 +142,13 @@ class Resources:
         index = self.index()
         if self._matcher is None or self._matcher[0] != index.generation:
             extra = Path(index.manifest.get("shop_dir", "")) / "glossary.json"
-            self._matcher = (index.generation, ProductMatcher(index.graph, load_glossary(extra)))
+            matcher = ProductMatcher(index.graph, load_glossary(extra))
+            self._matcher = (index.generation, matcher, Catalogue(index.graph, matcher.tokens))
         return Answerer(index, self.llm, self.prompts, thresholds_for(index.manifest["embedder"]["id"], self.settings),
                         matcher=self._matcher[1], context_tokens=self.settings.context_tokens,
                         max_answer_tokens=self.settings.max_answer_tokens, reranker=self.reranker,
-                        focus_tokens=self.settings.focus_tokens, model=self._fitted()[0])
+                        focus_tokens=self.settings.focus_tokens, model=self._fitted()[0],
+                        catalogue=self._matcher[2])
 
     def _fitted(self):
         """The answer model and route gate fitted for this embedder (loaded once), or None each."""

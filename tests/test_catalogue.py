@@ -1,0 +1,151 @@
+"""Catalogue answers and product search from the catalogue alone (issue 14): product
+resolution, attribute answers in both languages, lists, comparison, search with constraints,
+refinement and the question back when a name fits two products.
+
+The catalogue below is an outdoor shop written for these tests, not any dev shop.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.catalogue.answers import CatalogueAnswers
+from app.catalogue.catalogue import Catalogue, label
+from app.catalogue.units import number, quantities, value_quantity
+from app.products import ProductMatcher
+from app.prompts import Prompts
+from ingest.graph import build
+from ingest.sources import catalog
+
+ROWS = [
+    {"sku": "TR-TENT2", "name": "Trailhead 2 Tent", "category": "tents", "price": 289, "in_stock": True,
+     "attributes": {"weight_kg": 1.6, "sleeps": 2}, "accessories": ["TR-FOOT2"]},
+    {"sku": "TR-FOOT2", "name": "Trailhead 2 Tent Footprint", "category": "tent accessories", "price": 39,
+     "in_stock": True, "attributes": {"weight_g": 210}, "compatible_with": ["TR-TENT2"]},
+    {"sku": "TR-TENT3", "name": "Trailhead 3 Tent", "category": "tents", "price": 349, "in_stock": True,
+     "attributes": {"weight_kg": 2.3, "sleeps": 3}},
+    {"sku": "KY-POT-300", "name": "Kyusu Teapot 300 ml", "category": "teaware", "price": 45, "in_stock": True,
+     "attributes": {"material": "Tokoname clay"}},
+    {"sku": "KY-POT-500", "name": "Kyusu Teapot 500 ml", "category": "teaware", "price": 55, "in_stock": True,
+     "attributes": {"material": "Tokoname clay"}},
+    {"sku": "EM-LITE", "name": "Ember Lite Stove", "category": "stoves", "price": 59, "in_stock": True,
+     "attributes": {"weight_g": 85, "output_w": 2600}},
+    {"sku": "EM-MAX", "name": "Ember Max Stove", "category": "stoves", "price": 89, "in_stock": False,
+     "attributes": {"weight_g": 210, "output_w": 3500}},
+    {"sku": "GL-BOT", "name": "Glacier Bottle 1.5 L / 冰川水瓶 1.5升", "category": "bottles", "price": 25,
+     "in_stock": False, "attributes": {"capacity": "1.5 L", "made_in": "Norway"}},
+    {"sku": "SD-RUN", "name": "Stride Running Earbuds / 跑步耳机", "category": "earbuds", "price": 129,
+     "in_stock": True, "attributes": {"battery_life": "8 h", "waterproof": "IPX5"}, "accessories": ["SD-TIP"]},
+    {"sku": "SD-PRO", "name": "Stride Pro Earbuds / 降噪耳机", "category": "earbuds", "price": 259,
+     "in_stock": True, "attributes": {"battery_life": "10 h", "waterproof": "IPX4"}},
+    {"sku": "SD-TIP", "name": "Stride Foam Ear Tips / 耳塞套", "category": "earbud accessories", "price": 15,
+     "in_stock": True, "compatible_with": ["SD-RUN"]},
+]
+
+
+@pytest.fixture(scope="module")
+def shop():
+    lines = []
+    for row in ROWS:
+        lines.append(json.dumps({"brand": "Trail", "currency": "USD", "description": f"The {row['name']}.",
+                                 "compatible_with": [], "accessories": [], **row}, ensure_ascii=False))
+    records, problems = catalog.parse(Path("catalog/products.jsonl"), "catalog/products.jsonl",
+                                      "\n".join(lines) + "\n", 200)
+    assert not problems
+    graph = build(records)
+    matcher = ProductMatcher(graph)
+    cat = Catalogue(graph, matcher.tokens)
+    return CatalogueAnswers(graph, cat, matcher, Prompts())
+
+
+def ask(shop, text, lang="en"):
+    reply = shop.answer(text, shop.matcher.find(text), lang)
+    assert reply is not None, text
+    return reply
+
+
+def test_units_read_values_and_questions():
+    assert [(q.dimension, q.base) for q in quantities("under 2 kg")] == [("mass", 2000)]
+    assert [(q.dimension, q.base) for q in quantities("想买个两万毫安的充电宝")] == [("charge", 20000)]
+    assert [(q.dimension, q.base) for q in quantities("1.2 L and 800 ml")] == [("volume", 1200), ("volume", 800)]
+    # a sign only where it is one: "10-20㎡" is a range ending in 20, not minus 20
+    assert quantities("rated to -10°C")[0].value == -10 and quantities("10-20㎡")[0].value == 20
+    assert value_quantity("210", "width_cm").base == 2100 and value_quantity("USB-C×2", "ports") is None
+    assert number("1,500") == 1500 and number("五百") == 500 and number("两万") == 20000 and number("abc") is None
+    assert label("weight_kg") == "weight" and label("fill_power") == "fill power"
+
+
+def test_category_word_decides_between_look_alike_names(shop):
+    # "tent" names the tent; the footprint's name contains the tent's, plus a word not asked for.
+    reply = ask(shop, "How much is the Trailhead 2 tent?")
+    assert reply.kind == "price_stock" and reply.skus == ["TR-TENT2"] and "289.00" in reply.text
+
+
+def test_attribute_answers_with_value_and_unit_in_both_languages(shop):
+    reply = ask(shop, "How heavy is the Ember Max stove?")
+    assert reply.kind == "attribute" and "210 g" in reply.text and "EM-MAX" in reply.text
+    zh = ask(shop, "冰川水瓶能装多少水？", "zh")
+    assert zh.kind == "attribute" and "1.5 L" in zh.text and "GL-BOT" in zh.text
+    assert "Norway" in ask(shop, "Where is the Glacier Bottle made?").text
+
+
+def test_attribute_question_with_another_ask_is_left_to_the_help_center(shop):
+    text = "How heavy is the Ember Max stove and can I take it on a plane with a gas canister?"
+    assert shop.answer(text, shop.matcher.find(text), "en") is None
+
+
+def test_a_name_two_products_share_gets_a_question_back(shop):
+    reply = ask(shop, "How much is the Kyusu teapot?")
+    assert reply.kind == "clarify" and set(reply.skus) == {"KY-POT-300", "KY-POT-500"}
+    # ...unless the fact asked is the same for both.
+    same = ask(shop, "What is the Kyusu teapot made of?")
+    assert same.kind == "attribute" and "Tokoname clay" in same.text and "KY-POT-500" in same.text
+
+
+def test_list_of_what_fits_a_product(shop):
+    reply = ask(shop, "What accessories go with the Stride Running Earbuds?")
+    assert reply.kind == "list" and reply.skus == ["SD-RUN", "SD-TIP"] and "15.00 USD" in reply.text
+    tent = ask(shop, "Which footprint fits the Trailhead 2 tent?")
+    assert tent.kind == "list" and "TR-FOOT2" in tent.skus
+
+
+def test_comparison_side_by_side(shop):
+    reply = ask(shop, "What's the difference between the Ember Lite stove and the Ember Max stove?")
+    assert reply.kind == "compare" and reply.skus == ["EM-LITE", "EM-MAX"]
+    assert "85 g" in reply.text and "210 g" in reply.text and "currently out of stock" in reply.text
+
+
+def test_search_with_a_quantity_limit_in_another_unit(shop):
+    reply = ask(shop, "I'm looking for a tent under 2 kg")
+    assert reply.kind == "search" and reply.skus == ["TR-TENT2"] and "1.6 kg" in reply.text
+
+
+def test_search_in_chinese_with_a_price_limit(shop):
+    reply = ask(shop, "有没有150元以内的耳机？", "zh")
+    assert reply.kind == "search" and reply.skus == ["SD-RUN"]  # not the ear tips, not the 259 pair
+
+
+def test_superlative_and_nothing_matching(shop):
+    assert ask(shop, "Which is the lightest stove you sell?").skus[0] == "EM-LITE"
+    none = ask(shop, "Do you have a tent under $100?")
+    assert none.kind == "search" and none.skus == [] and "$100" in none.text
+
+
+def test_not_a_product_search(shop):
+    for text in ("What's a women's US 8 in EU shoe size?", "Is there a discount on tents over $300?",
+                 "How long does shipping take for a tent?"):
+        found = shop.matcher.find(text)
+        reply = shop.answer(text, found, "en")
+        assert reply is None or reply.kind != "search", text
+
+
+def test_a_refinement_turn_narrows_what_was_shown(shop):
+    shown = ask(shop, "I need earbuds under $300")
+    assert shown.kind == "search" and set(shown.skus) == {"SD-RUN", "SD-PRO"}
+    previous = [shop.matcher.find("Stride Pro Earbuds")[0]]  # as the conversation remembers them
+    cheaper = shop.answer("有没有便宜点的？", previous, "zh", from_history=True)
+    assert cheaper.kind == "search" and cheaper.skus == ["SD-RUN"]
+    none = shop.answer("any cheaper ones?", [shop.matcher.find("Stride Running Earbuds")[0]], "en", from_history=True)
+    assert none.kind == "search" and none.skus == []
