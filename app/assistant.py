@@ -31,6 +31,7 @@ from .long_message import the_ask
 from .order_flow import ORDER_TASKS, OrderFlow, extract_order_id, is_bare_slot
 from .orders import SQLiteOrderStore
 from .prompts import Prompts
+from .questions import asks_question
 from .recommend import Recommender
 from .route_gate import RouteGate
 from . import route_gate
@@ -42,7 +43,6 @@ log = logging.getLogger("shopqa.assistant")
 ASKS_FOR_PERSON = re.compile(r"\b(human|real person|someone|somebody|agent|representative|operator|staff member)\b|"
                              r"人工|真人|客服人员|转接", re.IGNORECASE)
 HANDOFF_CONFIDENCE = 0.5
-ASKS_SOMETHING = re.compile(r"[?？]")
 THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|cheers)\b|谢谢|多谢|感谢", re.IGNORECASE)
 ABSTAINED = "abstained"
 
@@ -210,13 +210,20 @@ class Assistant:
         if intent.intent == "human_agent" and (asks_person or (intent.confidence >= HANDOFF_CONFIDENCE
                                                                and not knowledge_first)):
             return self._handoff_reply("customer_asked", base)
-        if mood.strongly_negative:
-            return self._handoff_reply("strong_negative_sentiment", base)
-        # An upset customer who asks something the shop answers ("did I ruin it??") gets the
-        # answer; a complaint that demands ("今天必须给我个说法！") goes to a person.
-        if intent.coarse == "complaint" and mood.label == "negative" \
-                and not (knowledge_first and ASKS_SOMETHING.search(message)):
-            return self._handoff_reply("complaint_negative", base)
+        # An upset customer goes to a person. One who also asks something the shop answers
+        # ("how many days do i have to report it") gets that answer now as well, not only a
+        # wait; one who only vents or demands ("今天必须给我个说法！") gets the person.
+        question = asks_question(message)
+        upset = ("strong_negative_sentiment" if mood.strongly_negative else
+                 "complaint_negative" if intent.coarse == "complaint" and mood.label == "negative"
+                 and not (knowledge_first and question) else None)
+        if upset:
+            if question and extract_order_id(message, self.orders.id_shapes()) is None:
+                reply = self._knowledge(message, history, lang, base, mood, on_token, vector)
+                if reply.path not in (ABSTAINED, "partial"):
+                    reply.handoff = {"reason": upset, "answered": True}
+                    return self._tone(reply, mood, lang)
+            return self._handoff_reply(upset, base)
 
         if intent.intent == "out_of_scope":
             intent = self._rescue(message, intent)
@@ -227,7 +234,7 @@ class Assistant:
         last = next((h for h in reversed(history) if h.get("role") == "assistant"), None)
         # "and for PayPal?": an elliptical follow-up continues the previous (knowledge) topic;
         # its few words say little about intent.
-        follows_up = bool(last and last.get("route") == "knowledge" and rewrite.needs_context(message)
+        follows_up = bool(last and last.get("route") in ("knowledge", "recommend") and rewrite.needs_context(message)
                           and not THANKS.search(message) and intent.confidence < HANDOFF_CONFIDENCE)
         flow_state = state.get("order") or {}
         awaiting = flow_state.get("awaiting")
@@ -252,7 +259,7 @@ class Assistant:
         route = "knowledge" if follows_up else intent.route
         if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it
             route = "knowledge"
-        if route == "feedback" and ASKS_SOMETHING.search(message):
+        if route == "feedback" and asks_question(message):
             # A question is not feedback ("Do you offer a student discount?" got "thank you
             # for your feedback"): the shop's knowledge answers it or says it does not know.
             route = "knowledge"
@@ -265,7 +272,7 @@ class Assistant:
             route = "knowledge"
             base["intent"] = {**base["intent"], "overruled_by": "faq"}
         if route == "recommend":
-            reply = self._recommend(message, state, lang, base, vector)
+            reply = self._recommend(message, state, lang, base, vector, history)
         elif route == "chitchat":
             key = "thanks" if THANKS.search(message) else "greeting"
             reply = Reply(answer=msg(key, lang), path="chitchat", route="chitchat", **base)
@@ -290,8 +297,23 @@ class Assistant:
             reply.handoff = {"reason": "abstained_twice"}
         return reply
 
-    def _recommend(self, message: str, state: dict, lang: str, base: dict, vector=None) -> Reply:
+    def _recommend(self, message: str, state: dict, lang: str, base: dict, vector=None,
+                   history: list[dict] | None = None) -> Reply:
         msg = self.prompts.message
+        # A request with a kind of product or a limit ("500元以内的空气净化器") is a catalogue
+        # search, and "有没有便宜点的" refines the last one; graph similarity only suggests
+        # when neither.
+        catalogue = self.answerer.catalogue_answers
+        found = None
+        if history and catalogue.search.refers_back(message):
+            shown = self.answerer.previous_products(history)
+            if shown:
+                found = catalogue.answer(message, shown, lang, from_history=True)
+        found = found or catalogue.find(message, lang, requested=True)
+        if found is not None:
+            return Reply(answer=found.text, path="recommend", route="recommend", **base,
+                         sources=self.answerer.card_sources(found.skus),
+                         details={"recommendations": found.skus, "search": found.details, "products": found.skus})
         mentions = self.answerer.matcher.find(message)
         hits = self.answerer.retriever.search(message, k=8, lang=lang, vector=None if vector is None else vector[0])
         found = [h.unit.record_key.split(":", 1)[1] for h in hits if h.unit.type == "product"]

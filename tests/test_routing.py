@@ -485,3 +485,46 @@ def test_a_question_is_not_feedback(res):
     said = assistant._route("You should offer tall sizes.", "s1", [], {}, "en", feedback, neutral, None)
     asked = assistant._route("Do you offer a student discount?", "s2", [], {}, "en", feedback, neutral, None)
     assert said.route == "feedback" and asked.route == "knowledge"
+
+
+def test_an_upset_customer_who_asks_gets_the_answer_and_a_person(res, monkeypatch):
+    from app.assistant import Reply
+    from app.intents import IntentResult
+    from app.sentiment import Sentiment
+
+    assistant = res.assistant()
+    meta = assistant.intents.taxonomy["complaint"]
+    complaint = IntentResult("complaint", meta["coarse"], meta["route"], 0.9, 0.9, [("complaint", 0.9)])
+    furious = Sentiment("negative", -0.95, True)
+    asked: list[str] = []
+
+    def knowledge(path):
+        def answer(message, history, lang, base, mood, on_token, vector=None):
+            asked.append(message)
+            return Reply(answer="You have 7 days to report damage.", path=path, route="knowledge", **base)
+        return answer
+
+    monkeypatch.setattr(assistant, "_knowledge", knowledge("extractive"))
+    reply = assistant._route("the pump came cracked. how many days do i have to report it", "s1", [], {}, "en",
+                             complaint, furious, None)
+    assert reply.route == "knowledge" and "7 days" in reply.answer
+    assert reply.handoff == {"reason": "strong_negative_sentiment", "answered": True}
+    # Nothing found: the person alone; venting without a question: the person, nothing searched.
+    monkeypatch.setattr(assistant, "_knowledge", knowledge("abstained"))
+    unanswered = assistant._route("why has nobody answered my emails??", "s2", [], {}, "en", complaint, furious, None)
+    assert unanswered.route == "handoff" and unanswered.answer == ""
+    asked.clear()
+    vent = assistant._route("Worst service ever. I want my money back today.", "s3", [], {}, "en",
+                            complaint, furious, None)
+    assert vent.route == "handoff" and vent.handoff["reason"] == "strong_negative_sentiment" and not asked
+
+
+def test_questions_are_told_from_statements():
+    from app.questions import asks_question
+
+    for text in ("how many days do i have to report it", "想问下到底哪些情况不保修", "Is it too late to cancel?",
+                 "耳机拆封了还能七天无理由退货吗", "got it today. what do i do now"):
+        assert asks_question(text), text
+    for text in ("Worst customer service ever, I want my money back today.", "今天必须给我个说法，不然我就投诉你们！",
+                 "你们卖的什么垃圾充电宝！！", "You should offer tall sizes for the flannel shirts."):
+        assert not asks_question(text), text
