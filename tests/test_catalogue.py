@@ -149,3 +149,20 @@ def test_a_refinement_turn_narrows_what_was_shown(shop):
     assert cheaper.kind == "search" and cheaper.skus == ["SD-RUN"]
     none = shop.answer("any cheaper ones?", [shop.matcher.find("Stride Running Earbuds")[0]], "en", from_history=True)
     assert none.kind == "search" and none.skus == []
+
+
+def test_an_attribute_word_in_a_question_about_a_service_is_not_an_attribute_answer(shop):
+    for text in ("How long is delivery for the Glacier Bottle?", "How much is shipping for the Ember Max stove?"):
+        reply = shop.answer(text, shop.matcher.find(text), "en")
+        assert reply is None, (text, reply)
+
+
+def test_follow_ups_about_what_was_shown(shop):
+    tent = shop.matcher.find("Trailhead 2 Tent")[:1]
+    # An attribute of the one product shown is answered as such, not searched again.
+    heavy = shop.answer("how heavy is it?", tent, "en", from_history=True)
+    assert heavy.kind == "attribute" and "1.6" in heavy.text
+    shown = ask(shop, "I want a stove under $100")
+    assert set(shown.skus) == {"EM-LITE", "EM-MAX"}
+    lighter = shop.answer("any lighter?", [shop.matcher.find("Ember Max Stove")[0]], "en", from_history=True)
+    assert lighter.kind == "search" and lighter.skus == ["EM-LITE"] and "85 g" in lighter.text

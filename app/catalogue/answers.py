@@ -78,9 +78,9 @@ class CatalogueAnswers:
         catalogue alone does not answer it (then retrieval and the help center do)."""
         if not mentions:
             return self.find(question, lang)
-        if from_history:
+        if from_history and self.search.refers_back(question):
             refined = self.search.refine(question, [m.sku for m in mentions])
-            if refined is not None:
+            if refined is not None:  # "cheaper?", "那有没有大一点的？"
                 return self._search_reply(refined, lang)
         sure = [m for m in mentions if from_history or self.matcher.is_sure(m, question)]
         if count_tokens(question) > LOOKUP_TOKENS:
@@ -111,7 +111,15 @@ class CatalogueAnswers:
                 reply = self._attributes(question, sure[0].sku, lang)
                 if reply:
                     return reply
-        return self._list(question, sure, lang) or self.find(question, lang, sure)
+        listed = self._list(question, sure, lang)
+        if listed:
+            return listed
+        if from_history and len(mentions) > 1:
+            # "in black?" after a list of products: the same kind, described further.
+            refined = self.search.refine(question, [m.sku for m in mentions])
+            if refined is not None:
+                return self._search_reply(refined, lang)
+        return self.find(question, lang, sure)
 
     def find(self, question: str, lang: str, sure: list[Mention] | None = None, requested: bool = False
              ) -> CatalogueReply | None:
@@ -193,8 +201,8 @@ class CatalogueAnswers:
         """"Ashby Oak 2-Door Wardrobe (OK-WRD-ASH2): height 195 cm." for the attributes asked,
         when the question asks nothing else the catalogue cannot say."""
         keys, rest = self.catalogue.asked(question, sku)
-        if not keys or self._leftover(rest, [sku]) > 1:
-            return None
+        if not keys or self._leftover(rest, [sku]) > 1 or products.OTHER_COST.search(rest):
+            return None  # "how long is delivery for the cable" asks about delivery, not length
         p = self.catalogue.products[sku]
         facts = [self.prompts.message("attribute_fact", lang, label=self._label(k), value=self.catalogue.display(sku, k))
                  for k in keys[:4]]

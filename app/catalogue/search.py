@@ -310,6 +310,12 @@ class ProductSearch:
                     why.append(shown)
             if not ok or (request.in_stock and not p.in_stock):
                 continue
+            # The attributes the request's words describe ("velvet" -> material), at most two.
+            for key, value in p.attributes.items():
+                if len(why) < 3 and set(self.matcher.tokens(f"{key} {value}")) & set(request.words) - self.names[sku]:
+                    shown = f"{' '.join(key_words(key))} {self.catalogue.display(sku, key)}"
+                    if shown not in why:
+                        why.append(shown)
             results.append(Result(sku, kind * 2 + like + closeness, why))
         if not results:
             return []
