@@ -224,6 +224,20 @@ class Answerer:
             return Answer(catalogue.text, "graph", sources=self.card_sources(catalogue.skus),
                           timings_ms=timer.done(), **base)
 
+        unlisted = self.catalogue_answers.unlisted(question, mentions, found.from_history)
+        if unlisted:
+            # Asked for something the catalogue row does not give: unless a help-center passage
+            # speaks of it, say so instead of quoting the product card's other facts.
+            sku, what = unlisted
+            concept = self.catalogue.concepts[what]
+            elsewhere = [h for h in found.context_hits if h.unit.record_key != f"product:{sku}"
+                         and self.catalogue.mentions(concept, h.unit.text)]
+            if not elsewhere:
+                p = self.catalogue.products[sku]
+                text = self.prompts.message("attribute_unlisted", lang, name=p.name, sku=sku,
+                                            what=what.replace("_", " "))
+                return Answer(text, "abstained", sources=self.card_sources([sku]), timings_ms=timer.done(), **base)
+
         curated = self._curated(found.faq_matches, lang, question)
         if curated:
             text, source = curated

@@ -166,3 +166,13 @@ def test_follow_ups_about_what_was_shown(shop):
     assert set(shown.skus) == {"EM-LITE", "EM-MAX"}
     lighter = shop.answer("any lighter?", [shop.matcher.find("Ember Max Stove")[0]], "en", from_history=True)
     assert lighter.kind == "search" and lighter.skus == ["EM-LITE"] and "85 g" in lighter.text
+
+
+def test_an_attribute_the_catalogue_does_not_give_is_named_as_missing(shop):
+    text = "Where is the Trailhead 2 Tent made?"
+    assert shop.answer(text, shop.matcher.find(text), "en") is None  # not answered from the catalogue...
+    assert shop.unlisted(text, shop.matcher.find(text)) == ("TR-TENT2", "origin")  # ...and known to be missing
+    listed = "Where is the Glacier Bottle made?"
+    assert shop.unlisted(listed, shop.matcher.find(listed)) is None and "Norway" in ask(shop, listed).text
+    assert shop.unlisted("Where is the Trailhead 2 Tent made and how fast do you ship it?",
+                         shop.matcher.find("Trailhead 2 Tent")) is None

@@ -183,6 +183,18 @@ class CatalogueAnswers:
         reply.skus = options
         return reply
 
+    def unlisted(self, question: str, mentions: list[Mention], from_history: bool = False) -> tuple[str, str] | None:
+        """``(sku, what)`` when the question asks one named product for an attribute its
+        catalogue row does not give ("Where is the Summit parka made?" with no origin listed) and
+        asks nothing else; the caller says so unless the help center has it."""
+        sure = [m for m in mentions if from_history or self.matcher.is_sure(m, question)]
+        if len(sure) != 1 or len(mentions) != 1 or count_tokens(question) > LOOKUP_TOKENS:
+            return None
+        found = self.catalogue.unlisted(question, sure[0].sku)
+        if found is None or self._leftover(found[1], [sure[0].sku]) > 0 or products.OTHER_COST.search(question):
+            return None
+        return sure[0].sku, found[0].name
+
     # -- kinds of answers -------------------------------------------------------------------
     def _price_stock(self, skus: list[str], lang: str) -> CatalogueReply:
         msg = self.prompts.message

@@ -15,7 +15,7 @@ from typing import Callable
 
 import networkx as nx
 
-from .units import UNITS, Quantity, key_unit, value_quantity
+from .units import Quantity, key_unit, value_quantity
 
 WORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "attribute_words.json"
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -48,8 +48,13 @@ class Concept:
 
     def __post_init__(self) -> None:
         alternatives = sorted(self.ask, key=len, reverse=True)
-        # English phrases match whole words ("hold" is not "household"); Chinese ones anywhere.
-        pieces = [re.escape(a) if _CJK.search(a) else rf"\b{re.escape(a)}\b" for a in alternatives]
+        # English phrases match whole words ("hold" is not "household"); Chinese ones anywhere;
+        # "..." is a gap of a few words ("where ... made").
+        pieces = []
+        for a in alternatives:
+            parts = [re.escape(p.strip()) for p in a.split("...")]
+            body = r".{0,40}?".join(parts)
+            pieces.append(body if _CJK.search(a) else rf"\b{body}\b")
         self.pattern = re.compile("|".join(pieces), re.I) if pieces else None
 
 
@@ -70,7 +75,7 @@ def load_superlatives(path: Path = WORDS_FILE, section: str = "_superlatives") -
 def key_words(key: str) -> list[str]:
     """The words of an attribute name, without its unit ("width_cm" -> ["width"])."""
     parts = [p for p in re.split(r"[_\-\s/()（）]+", key.lower()) if p]
-    if len(parts) > 1 and parts[-1] in UNITS:
+    if len(parts) > 1 and key_unit(key) == parts[-1]:  # "made_in" keeps its "in"
         parts = parts[:-1]
     return parts
 
@@ -110,7 +115,8 @@ class Catalogue:
         out = set()
         for concept in self.concepts.values():
             for k in concept.key:
-                if (_CJK.search(k) and k in key) or (not _CJK.search(k) and (k in words or k in stems)):
+                if (_CJK.search(k) and k in key) or (not _CJK.search(k) and (
+                        k in words or k in stems or k == "_".join(words))):
                     out.add(concept.name)
                     break
         return out
@@ -150,6 +156,31 @@ class Catalogue:
     def keys_of(self, concept: str) -> list[str]:
         """The catalogue's attribute names that belong to ``concept`` ("weight" -> ["weight_kg"])."""
         return sorted(k for k, cs in self._key_concepts.items() if concept in cs)
+
+    def unlisted(self, question: str, sku: str) -> tuple[Concept, str] | None:
+        """The attribute concept ``question`` asks about that ``sku`` declares nowhere (no such
+        attribute, and its description does not mention it), with the question's words left
+        over; None when it asks for none or the product has it."""
+        product = self.products.get(sku)
+        if product is None:
+            return None
+        lowered = question.lower()
+        for concept in self.concepts.values():
+            if concept.pattern is None or not concept.pattern.search(lowered) or concept.parts:
+                continue
+            if any(concept.name in self._key_concepts.get(k, set()) for k in product.attributes):
+                return None
+            if self.mentions(concept, product.description):
+                return None
+            return concept, concept.pattern.sub(" ", question)
+        return None
+
+    def mentions(self, concept: Concept, text: str) -> bool:
+        """True when ``text`` says something about ``concept`` (its phrases or attribute words)."""
+        if concept.pattern is not None and concept.pattern.search(text):
+            return True
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        return any((k in text) if _CJK.search(k) else (k in words) for k in concept.key if "_" not in k)
 
     def quantity(self, sku: str, key: str) -> Quantity | None:
         """The quantity an attribute states, if it is one ("210" cm, "58g")."""
