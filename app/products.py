@@ -308,35 +308,30 @@ def compatible(graph: nx.Graph, a: str, b: str) -> bool:
     return graph.has_edge(u, v) and graph.edges[u, v]["type"] in ("compatible_with", "accessory_of")
 
 
+def _edges(graph: nx.Graph, sku: str):
+    """``(other sku, edge data)`` for each product linked to ``sku``."""
+    node = f"product:{sku}"
+    if node not in graph:
+        return
+    for other in graph.neighbors(node):
+        other_sku = graph.nodes[other].get("sku")
+        if other_sku:
+            yield other_sku, graph.edges[node, other]
+
+
 def _linked(graph: nx.Graph, sku: str, accessory_side: bool) -> list[str]:
     """Products linked to ``sku`` by compatible_with, or by accessory_of with ``sku`` as the
     accessory (``accessory_side``) or as the main product (not ``accessory_side``)."""
-    node = f"product:{sku}"
-    if node not in graph:
-        return []
-    out = []
-    for other in graph.neighbors(node):
-        edge = graph.edges[node, other]
-        other_sku = graph.nodes[other].get("sku")
-        accessory = sku if accessory_side else other_sku
-        if other_sku and (edge["type"] == "compatible_with" or
-                          (edge["type"] == "accessory_of" and edge.get("accessory") == accessory)):
-            out.append(other_sku)
-    return sorted(out)
+    return sorted(other for other, edge in _edges(graph, sku)
+                  if edge["type"] == "compatible_with" or (
+                      edge["type"] == "accessory_of" and edge.get("accessory") == (sku if accessory_side else other)))
 
 
 def accessory_of(graph: nx.Graph, sku: str) -> list[str]:
     """The products ``sku`` is declared an accessory of, or declared compatible with by its own
     catalogue row (a refill naming its bottle), not the other way round."""
-    node = f"product:{sku}"
-    if node not in graph:
-        return []
-    out = []
-    for other in graph.neighbors(node):
-        edge = graph.edges[node, other]
-        if edge["type"] in ("accessory_of", "compatible_with") and sku in (edge.get("accessory"), edge.get("item")):
-            out.append(graph.nodes[other].get("sku"))
-    return sorted(s for s in out if s)
+    return sorted(other for other, edge in _edges(graph, sku)
+                  if edge["type"] in ("accessory_of", "compatible_with") and sku in (edge.get("accessory"), edge.get("item")))
 
 
 def fits(graph: nx.Graph, sku: str) -> list[str]:
