@@ -238,7 +238,7 @@ class ProductSearch:
 
     def refine(self, text: str, shown: list[str]) -> Request | None:
         """A follow-up that refines the products just shown ("cheaper?", "那有没有大一点的？",
-        "in black?"): the same kind, beyond the shown products' values on the concept the
+        "in black?"): the same kind, beyond the first shown product's value on the concept the
         comparative names, with any new limits and words. None when ``text`` refines nothing."""
         shown = [s for s in shown if s in self.catalogue.products]
         if not shown:
@@ -254,10 +254,10 @@ class ProductSearch:
                 return None  # it names another kind of product: a new search, not a refinement
         else:
             concept, direction = self.comparatives.get(m.group(0).lower()) or self.comparatives[m.group(0)]
-            values = [v for v in (self._value(s, concept)[0] for s in shown) if v is not None]
-            if not values:
+            # Against the first product shown: the one suggested first, or the one asked about.
+            bound = next((v for v in (self._value(s, concept)[0] for s in shown) if v is not None), None)
+            if bound is None:
                 return None
-            bound = min(values) if direction == "max" else max(values)
             limit = Limit(concept, high=bound * 0.999, text=m.group(0)) if direction == "max" else \
                 Limit(concept, low=bound * 1.001, text=m.group(0))
             request.limits.append(limit)
