@@ -26,6 +26,8 @@ import numpy as np
 from ingest.chunking import detect_lang, split_sentences
 from ingest.tokenize import tokenize
 
+from .bridge import Bridge
+
 # -- what a question asks for -----------------------------------------------------------------
 ASKS = {
     "price": re.compile(r"how much|\bprice|\bcost|\bfees?\b|\bcharge|\bpay\b|\bdiscount|\brefund amount|"
@@ -198,6 +200,7 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
     (cached per generation by the caller); ``passages`` overrides the hits' texts.
     """
     weights = TermWeights.of(index)
+    bridge = Bridge.of(index)
     own = set(tokenize(message)) if message else set()
     q_terms = set(tokenize(question)) | own
     wanted = asks(message or question)
@@ -211,8 +214,14 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
         for s_no, sentence in enumerate(unit_sentences(text, hit.unit.type, title)):
             toks = set(tokenize(sentence))
             kinds = holds(sentence)
+            cross = bool(_CJK.search(sentence)) != (q_lang == "zh")
+            lex = weights.coverage(q_terms, toks) if q_terms else 0.0
+            if cross and q_terms:
+                # Across languages the words meet through shared concepts ("warranty" / "保修").
+                bridged = bridge.coverage(weights.weight, q_terms, toks)
+                lex = bridged[0] if bridged else lex
             out.append(Candidate(p_no, s_no, sentence, hit.unit.type, {
-                "lex": weights.coverage(q_terms, toks) if q_terms else 0.0,
+                "lex": lex,
                 "type_match": float(bool(wanted & kinds)),
                 "type_miss": float(bool(wanted) and not (wanted & kinds)),
                 "has_number": float(any(ch.isdigit() for ch in sentence)),
@@ -224,7 +233,7 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
                 "is_question": float(bool(_QUESTION_END.search(sentence))),
                 "length": math.log1p(len(sentence)) / 6.0,
                 "title_cov": title_cov,
-                "cross": float((bool(_CJK.search(sentence)) != (q_lang == "zh"))),
+                "cross": float(cross),
                 "dense": dense,
             }))
     if not out:
@@ -234,10 +243,14 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
         c.features["lex_rel"] = c.features["lex"] / best_lex
     if embed is not None and query_vector is not None:
         cos = np.asarray(embed([c.text for c in out])) @ np.asarray(query_vector)
-        top = float(cos.max())
+        # Meaning relative to the best sentence in the same language as the candidate: an
+        # embedder scores the question's own language higher across the board, so a sentence in
+        # the other language is measured against its own kind, not against every same-language one.
+        top = {flag: max((float(v) for c, v in zip(out, cos) if c.features["cross"] == flag), default=0.0)
+               for flag in (0.0, 1.0)}
         for c, value in zip(out, cos):
             c.features["sem"] = float(value)
-            c.features["sem_rel"] = float(value) - top
+            c.features["sem_rel"] = float(value) - top[c.features["cross"]]
     else:
         for c in out:
             c.features["sem"], c.features["sem_rel"] = 0.0, 0.0
@@ -269,13 +282,23 @@ def question_features(question: str, candidates: list[Candidate], context: Seque
     best = ranked[0] if ranked else None
     asked_zh = detect_lang(message or question) == "zh"
     other = [bool(_CJK.search(text[:300])) != asked_zh for text in context[:3]]
+    cross_lingual = bool(other) and sum(other) * 2 > len(other)
+    context_cov = weights.coverage(q_terms, context_terms) if q_terms else 0.0
+    bridged = Bridge.of(index).coverage(weights.weight, q_terms, context_terms) if any(other) else None
+    if bridged is not None:
+        # With passages in the other language, coverage and the rarest missing term are also
+        # read through the shared concepts (app/bridge.py), and the better reading counts.
+        if cross_lingual:
+            context_cov, rare_missing = bridged[0], bridged[1] / weights.unknown
+        else:
+            context_cov, rare_missing = max(context_cov, bridged[0]), min(rare_missing, bridged[1] / weights.unknown)
     return {
-        "cross_lingual": float(bool(other) and sum(other) * 2 > len(other)),
+        "cross_lingual": float(cross_lingual and bridged is None),
         "best": best.score if best else 0.0,
         "second": ranked[1].score if len(ranked) > 1 else 0.0,
         "best_lex": best.features["lex"] if best else 0.0,
         "best_type": best.features["type_match"] if best else 0.0,
-        "context_cov": weights.coverage(q_terms, context_terms) if q_terms else 0.0,
+        "context_cov": context_cov,
         "missing_rare": rare_missing,
         "top_dense": dense - abstain_threshold,
         "faq_q": (faq_score - curated_threshold) if faq_score is not None else -0.2,

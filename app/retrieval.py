@@ -11,6 +11,8 @@ import numpy as np
 from ingest.chunking import detect_lang
 from ingest.index import ShopIndex, UnitRow
 
+from .bridge import Bridge
+
 
 @dataclass
 class Hit:
@@ -68,7 +70,17 @@ class HybridRetriever:
                     if other != lang:
                         dense_lists.append(self.index.dense_search(vector, n, lang=other))
         keyword = self.index.keyword_search(query, n) if mode != "dense" else []
-        ids = {uid for lst in dense_lists for uid, _ in lst} | {uid for uid, _ in keyword}
+        keyword_lists = [keyword]
+        if mode != "dense" and self.cross_lingual and len(self.index.languages) > 1:
+            # Words never meet across languages: the query's concepts in the other language's
+            # words ("斑贴测试" -> "patch test", app/bridge.py) search the keyword index too.
+            lang = lang or detect_lang(query)
+            bridge = Bridge.of(self.index)
+            for other in sorted(self.index.languages):
+                translated = bridge.translate(query, other) if other != lang else ""
+                if translated:
+                    keyword_lists.append(self.index.keyword_search(translated, n))
+        ids = {uid for lst in dense_lists + keyword_lists for uid, _ in lst}
         units = self.index.units(list(ids))
         fused: dict[int, Hit] = {}
         # A unit's dense credit is its best rank over the dense lists, not their sum: the
@@ -88,11 +100,18 @@ class HybridRetriever:
                 best_rank[uid] = min(rank, best_rank.get(uid, rank))
         for uid, rank in best_rank.items():
             fused[uid].score += 1.0 / (self.rrf_k + rank)
-        for rank, (uid, score) in enumerate(keyword, start=1):
-            if uid in units:
+        # Keyword credit likewise: the best rank over the query's own list and its translations.
+        keyword_best: dict[int, int] = {}
+        for position, lst in enumerate(keyword_lists):
+            for rank, (uid, score) in enumerate(lst, start=1):
+                if uid not in units:
+                    continue
                 hit = fused.setdefault(uid, Hit(units[uid], 0.0))
-                hit.keyword_rank, hit.keyword_score = rank, round(score, 5)
-                hit.score += 1.0 / (self.rrf_k + rank)
+                if position == 0 or hit.keyword_rank is None:
+                    hit.keyword_rank, hit.keyword_score = rank, round(score, 5)
+                keyword_best[uid] = min(rank, keyword_best.get(uid, rank))
+        for uid, rank in keyword_best.items():
+            fused[uid].score += 1.0 / (self.rrf_k + rank)
         hits = sorted(fused.values(), key=lambda h: (-h.score, main_rank.get(h.unit.id, 10**9)))
         if types:
             hits = [h for h in hits if h.unit.type in types]
