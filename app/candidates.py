@@ -250,7 +250,9 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
                for flag in (0.0, 1.0)}
         for c, value in zip(out, cos):
             c.features["sem"] = float(value)
-            c.features["sem_rel"] = float(value) - top[c.features["cross"]]
+            # Halfway between the two readings: the other language's best sentence is lifted
+            # towards the top, not onto it (a same-language answer keeps its edge).
+            c.features["sem_rel"] = float(value) - (top[c.features["cross"]] + max(top.values())) / 2
     else:
         for c in out:
             c.features["sem"], c.features["sem_rel"] = 0.0, 0.0
