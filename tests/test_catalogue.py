@@ -176,3 +176,10 @@ def test_an_attribute_the_catalogue_does_not_give_is_named_as_missing(shop):
     assert shop.unlisted(listed, shop.matcher.find(listed)) is None and "Norway" in ask(shop, listed).text
     assert shop.unlisted("Where is the Trailhead 2 Tent made and how fast do you ship it?",
                          shop.matcher.find("Trailhead 2 Tent")) is None
+
+
+def test_the_other_size_of_a_product_just_named(shop):
+    named = shop.matcher.find("How much is the Kyusu Teapot 300 ml?")
+    assert [m.sku for m in named] == ["KY-POT-300"]
+    other = shop.answer("and the 500 ml one?", named, "en", from_history=True)
+    assert other.kind == "search" and other.skus[0] == "KY-POT-500" and "55.00" in other.text

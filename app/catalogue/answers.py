@@ -114,8 +114,9 @@ class CatalogueAnswers:
         listed = self._list(question, sure, lang)
         if listed:
             return listed
-        if from_history and len(mentions) > 1:
-            # "in black?" after a list of products: the same kind, described further.
+        if from_history and (len(mentions) > 1 or self.search.parse(question).limits):
+            # "in black?" after a list of products, "那250克的呢？" after one: the same kind,
+            # described further.
             refined = self.search.refine(question, [m.sku for m in mentions])
             if refined is not None:
                 return self._search_reply(refined, lang)

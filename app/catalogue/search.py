@@ -21,7 +21,7 @@ from ingest.tokenize import _EN_STOP
 from .. import products
 from ..products import _FILLER, _QUESTION_WORDS, ProductMatcher
 from .catalogue import Catalogue, key_words, load_superlatives
-from .units import UNITS, number
+from .units import UNITS, number, quantities
 
 _NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+)"
 _CUR_BEFORE = r"(?:(?:s|us|hk|a|c|nz)?\$|£|€|¥|￥|rmb\s*|usd\s*|gbp\s*|sgd\s*|cny\s*|eur\s*)"
@@ -362,4 +362,8 @@ class ProductSearch:
                 continue
             if by_concept or q.dimension == concept:
                 return q.base, f"{' '.join(key_words(key))} {self.catalogue.display(sku, key)}"
+        # Sizes are often only in the name ("Kyusu Teapot 300 ml", "充电宝 20000mAh").
+        for q in quantities(p.name):
+            if q.dimension == concept:
+                return q.base, ""
         return None, ""
