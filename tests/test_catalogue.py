@@ -31,7 +31,8 @@ ROWS = [
     {"sku": "KY-POT-500", "name": "Kyusu Teapot 500 ml", "category": "teaware", "price": 55, "in_stock": True,
      "attributes": {"material": "Tokoname clay"}},
     {"sku": "EM-LITE", "name": "Ember Lite Stove", "category": "stoves", "price": 59, "in_stock": True,
-     "attributes": {"weight_g": 85, "output_w": 2600}},
+     "attributes": {"weight_g": 85, "output_w": 2600},
+     "description": "Boils a litre of water in three minutes on any camping trip."},
     {"sku": "EM-MAX", "name": "Ember Max Stove", "category": "stoves", "price": 89, "in_stock": False,
      "attributes": {"weight_g": 210, "output_w": 3500}},
     {"sku": "GL-BOT", "name": "Glacier Bottle 1.5 L / 冰川水瓶 1.5升", "category": "bottles", "price": 25,
@@ -49,7 +50,7 @@ ROWS = [
 def shop():
     lines = []
     for row in ROWS:
-        lines.append(json.dumps({"brand": "Trail", "currency": "USD", "description": f"The {row['name']}.",
+        lines.append(json.dumps({"brand": "Trail", "currency": "USD", "description": row.get("description", f"The {row['name']}."),
                                  "compatible_with": [], "accessories": [], **row}, ensure_ascii=False))
     records, problems = catalog.parse(Path("catalog/products.jsonl"), "catalog/products.jsonl",
                                       "\n".join(lines) + "\n", 200)
@@ -183,3 +184,12 @@ def test_the_other_size_of_a_product_just_named(shop):
     assert [m.sku for m in named] == ["KY-POT-300"]
     other = shop.answer("and the 500 ml one?", named, "en", from_history=True)
     assert other.kind == "search" and other.skus[0] == "KY-POT-500" and "55.00" in other.text
+
+
+def test_a_product_described_instead_of_named(shop):
+    reply = ask(shop, "I need something to boil water on a camping trip")
+    assert reply.kind == "search" and reply.skus == ["EM-LITE"]
+    # A help-center request that happens to share a word is not a product search.
+    text = "I need to change the address on my order"
+    reply = shop.answer(text, shop.matcher.find(text), "en")
+    assert reply is None or reply.kind != "search"

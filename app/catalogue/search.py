@@ -51,6 +51,8 @@ _OPERATORS = frozenset("under below less than over above more at least most up t
                        "budget 预算".split())
 _ACCESSORY = re.compile(r"\b(accessor(?:y|ies)|spares?|refills?|replacements?|parts?|care)\b|配件|附件|替换|补充装|耗材",
                         re.I)
+# Words that stand in for the product wanted ("something to boil water with").
+_VAGUE = frozenset("something someth anything anyth thing things stuff item items 东西 一款 一个 啥".split())
 IN_STOCK = re.compile(r"\b(in stock|available now|available today|ready to ship)\b|有现货|现货|有货", re.I)
 # Words that ask for a product (a search), as opposed to asking about a policy.
 REQUEST = re.compile(r"\b(looking for|look for|i'?m after|after a|need|want|wanted|recommend|suggest|suggestion|"
@@ -157,7 +159,7 @@ class ProductSearch:
         total = max(1, len(catalogue.products))
         self.idf = {t: math.log(1 + total / n) for t, n in df.items()}
         self.kind_words = set().union(*self.kind.values()) if self.kind else set()
-        self._ignore = _EN_STOP | _FILLER | _QUESTION_WORDS | _OPERATORS
+        self._ignore = _EN_STOP | _FILLER | _QUESTION_WORDS | _OPERATORS | _VAGUE
 
     # -- reading the request ----------------------------------------------------------------
     def parse(self, text: str) -> Request:
@@ -268,10 +270,11 @@ class ProductSearch:
 
     # -- searching ----------------------------------------------------------------------------
     def search(self, request: Request, k: int = 3) -> list[Result]:
-        """The products that satisfy every limit, best first; [] when the words name no kind
-        of product the catalogue has."""
+        """The products that satisfy every limit, best first. Without a word naming a kind of
+        product, the products whose descriptions say most of the request's words."""
         kind_asked = [w for w in request.words if w in self.kind_words]
-        if not kind_asked and not request.fits:
+        described = not kind_asked and not request.fits
+        if described and not request.words:
             return []
         pool = self.catalogue.products
         if request.fits:
@@ -293,6 +296,10 @@ class ProductSearch:
             if kind_asked and kind == 0.0:
                 continue
             like = sum(self.idf.get(w, 0.0) for w in request.words if w in self.like[sku])
+            if described and like < 0.6 * sum(self.idf.get(w, 0.0) for w in request.words):
+                # No kind named ("something to boil water on a camping trip"): the product's
+                # own description and attributes must say most of what was asked.
+                continue
             why: list[str] = []
             ok, closeness = True, 0.0
             for limit in request.limits:
