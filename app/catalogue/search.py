@@ -53,6 +53,7 @@ _ACCESSORY = re.compile(r"\b(accessor(?:y|ies)|spares?|refills?|replacements?|pa
                         re.I)
 # Words that stand in for the product wanted ("something to boil water with").
 _VAGUE = frozenset("something someth anything anyth thing things stuff item items 东西 一款 一个 啥".split())
+_SOMETHING = re.compile(r"\b(something|anything|a product|products?)\b|东西|什么产品|什么商品", re.I)
 IN_STOCK = re.compile(r"\b(in stock|available now|available today|ready to ship)\b|有现货|现货|有货", re.I)
 # Words that ask for a product (a search), as opposed to asking about a policy.
 REQUEST = re.compile(r"\b(looking for|look for|i'?m after|after a|need|want|wanted|recommend|suggest|suggestion|"
@@ -108,6 +109,7 @@ class Request:
     fits: str | None = None
     accessories: bool = False  # accessories, spares or refills were asked for
     refines: list[str] = field(default_factory=list)  # the products shown before a refinement
+    vague: bool = False  # a product asked for without naming its kind ("something to boil water")
 
     @property
     def constrained(self) -> bool:
@@ -184,7 +186,7 @@ class ProductSearch:
                 rest = " ".join(t for t in self.matcher.tokens(rest) if t not in name)
         words = [t for t in self.matcher.tokens(rest) if t not in self._ignore and not t.isdigit() and len(t) > 1]
         accessories = bool(fits) or bool(_ACCESSORY.search(text))
-        return Request(words, limits, superlative, in_stock, fits, accessories)
+        return Request(words, limits, superlative, in_stock, fits, accessories, vague=bool(_SOMETHING.search(text)))
 
     def _limits(self, text: str) -> tuple[list[Limit], str]:
         limits: list[Limit] = []
@@ -274,8 +276,8 @@ class ProductSearch:
         product, the products whose descriptions say most of the request's words."""
         kind_asked = [w for w in request.words if w in self.kind_words]
         described = not kind_asked and not request.fits
-        if described and not request.words:
-            return []
+        if described and not (request.words and request.vague):
+            return []  # neither a kind named nor a product asked for in other words
         pool = self.catalogue.products
         if request.fits:
             pool = {s: pool[s] for s in products.fits_reverse(self.graph, request.fits) if s in pool}
