@@ -339,8 +339,7 @@ class CatalogueAnswers:
         best = max(score for score, _ in scored)
         if best == 0:
             # Words like "work" or "buy" name no kind: only a word that names some product's kind counts.
-            kinds = {t for p in self.catalogue.products.values() for t in self.matcher.tokens(f"{p.name} {p.category}")}
-            return list(linked) if not (words & kinds) else None
+            return list(linked) if not (words & self.search.kind_words) else None
         return [sku for score, sku in scored if score == best]
 
     def _compat(self, mentions: list[Mention], lang: str) -> CatalogueReply | None:

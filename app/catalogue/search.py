@@ -147,11 +147,13 @@ class ProductSearch:
         # values and the description say what it is like.
         self.kind: dict[str, set[str]] = {}
         self.names: dict[str, set[str]] = {}
+        self.attribute_tokens: dict[str, list[tuple[str, set[str]]]] = {}
         self.heads: dict[str, set[str]] = {}
         self.like: dict[str, set[str]] = {}
         df: Counter[str] = Counter()
         for sku, p in catalogue.products.items():
             self.names[sku] = set(matcher.tokens(p.name))
+            self.attribute_tokens[sku] = [(k, set(matcher.tokens(f"{k} {v}"))) for k, v in p.attributes.items()]
             self.heads[sku] = head_words(p.name, matcher) | head_words(p.category, matcher)
             kind = self.names[sku] | set(matcher.tokens(p.category))
             like = set(matcher.tokens(" ".join(f"{' '.join(key_words(k))} {v}" for k, v in p.attributes.items())
@@ -320,8 +322,8 @@ class ProductSearch:
             if not ok or (request.in_stock and not p.in_stock):
                 continue
             # The attributes the request's words describe ("velvet" -> material), at most two.
-            for key, value in p.attributes.items():
-                if len(why) < 3 and set(self.matcher.tokens(f"{key} {value}")) & set(request.words) - self.names[sku]:
+            for key, tokens in self.attribute_tokens[sku]:
+                if len(why) < 3 and tokens & set(request.words) - self.names[sku]:
                     shown = f"{' '.join(key_words(key))} {self.catalogue.display(sku, key)}"
                     if shown not in why:
                         why.append(shown)
