@@ -149,6 +149,15 @@ class Answerer:
         self.model = model
 
     # -- the pipeline ---------------------------------------------------------------------
+    def mentions(self, question: str, history: list[dict]) -> tuple[list[products.Mention], bool]:
+        """The products ``question`` names, or for a follow-up ("is it in stock?", "有没有便宜点的")
+        those of the conversation so far; and whether they came from the conversation."""
+        found = self.matcher.find(question)
+        if not found and (rewrite.needs_context(question) or self.catalogue_answers.search.refers_back(question)):
+            found = self.previous_products(history)
+            return found, bool(found)
+        return found, False
+
     def gather(self, question: str, history: list[dict] | None = None, message_vector=None,
                with_candidates: bool | None = None) -> Evidence:
         """Retrieve for ``question`` (with the conversation so far): hits, FAQ matches, the
@@ -156,11 +165,7 @@ class Answerer:
         when there is a model, or when ``with_candidates`` says so)."""
         history = history or []
         lang = detect_lang(question)
-        mentions = self.matcher.find(question)
-        from_history = False
-        if not mentions and (rewrite.needs_context(question) or self.catalogue_answers.search.refers_back(question)):
-            mentions = self.previous_products(history)
-            from_history = bool(mentions)
+        mentions, from_history = self.mentions(question, history)
         query = rewrite.standalone(question, history, [m.sku for m in mentions])
         # The router already embedded the message; a standalone query equal to it needs no second pass.
         vector = (message_vector if message_vector is not None and query == question
@@ -212,17 +217,21 @@ class Answerer:
         """
         history = history or []
         timer = _Timer()
+        # The catalogue answers from the catalogue alone, before anything is retrieved.
+        mentions, from_history = self.mentions(question, history)
+        lang = detect_lang(question)
+        catalogue = self.catalogue_answers.answer(question, mentions, lang, from_history=from_history)
+        if catalogue:
+            timer.mark("catalogue")
+            # The products shown are what "cheaper?" or "does it come in black?" refers to next.
+            return Answer(catalogue.text, "graph", sources=self.card_sources(catalogue.skus), lang=lang,
+                          standalone=rewrite.standalone(question, history, [m.sku for m in mentions]), confidence=1.0, products=catalogue.skus or [m.sku for m in mentions],
+                          timings_ms=timer.done())
+
         found = self.gather(question, history, message_vector)
         query, lang, mentions, vector, hits = found.query, found.lang, found.mentions, found.vector, found.hits
         timer.mark("retrieval")
         base = dict(lang=lang, standalone=query, confidence=found.confidence, products=[m.sku for m in mentions])
-
-        catalogue = self.catalogue_answers.answer(question, mentions, lang, from_history=found.from_history)
-        if catalogue:
-            # The products shown are what "cheaper?" or "does it come in black?" refers to next.
-            base["products"] = catalogue.skus or base["products"]
-            return Answer(catalogue.text, "graph", sources=self.card_sources(catalogue.skus),
-                          timings_ms=timer.done(), **base)
 
         unlisted = self.catalogue_answers.unlisted(question, mentions, found.from_history)
         if unlisted:
