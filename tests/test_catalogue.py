@@ -41,6 +41,10 @@ ROWS = [
      "in_stock": True, "attributes": {"battery_life": "8 h", "waterproof": "IPX5"}, "accessories": ["SD-TIP"]},
     {"sku": "SD-PRO", "name": "Stride Pro Earbuds / 降噪耳机", "category": "earbuds", "price": 259,
      "in_stock": True, "attributes": {"battery_life": "10 h", "waterproof": "IPX4"}},
+    {"sku": "NB-BAG5", "name": "Nimbus 5 Sleeping Bag", "category": "sleeping bags", "price": 149, "in_stock": True,
+     "attributes": {"comfort_temperature": "-5°C"}},
+    {"sku": "NB-BAG12", "name": "Nimbus 12 Sleeping Bag", "category": "sleeping bags", "price": 219, "in_stock": True,
+     "attributes": {"comfort_temperature": "-12°C"}},
     {"sku": "SD-TIP", "name": "Stride Foam Ear Tips / 耳塞套", "category": "earbud accessories", "price": 15,
      "in_stock": True, "compatible_with": ["SD-RUN"]},
 ]
@@ -193,3 +197,8 @@ def test_a_product_described_instead_of_named(shop):
     text = "I need to change the address on my order"
     reply = shop.answer(text, shop.matcher.find(text), "en")
     assert reply is None or reply.kind != "search"
+
+
+def test_a_sleeping_bag_rated_to_a_temperature(shop):
+    reply = ask(shop, "I'm looking for a sleeping bag rated to -10°C")
+    assert reply.kind == "search" and reply.skus == ["NB-BAG12"] and "-12°C" in reply.text

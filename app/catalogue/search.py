@@ -30,9 +30,11 @@ _CUR_AFTER = r"(?:块钱|块|元|新元|新币|美元|英镑|欧元|dollars?|buc
 # ("a women's US 8 in EU sizes").
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True) if u != "in")
 # One number with what surrounds it: a currency before or after, or a unit (with "万" scale).
-_AMOUNT = re.compile(rf"({_CUR_BEFORE})?\s*{_NUM}\s*(万|千)?\s*(?:({_CUR_AFTER})|({_UNIT_ALT})(?![a-z]))?", re.I)
+_AMOUNT = re.compile(rf"({_CUR_BEFORE})?\s*(?:(?<![\w.])([-−]))?{_NUM}\s*(万|千)?\s*(?:({_CUR_AFTER})|({_UNIT_ALT})(?![a-z]))?",
+                     re.I)
 _MAX_BEFORE = re.compile(r"(under|below|less than|cheaper than|lighter than|no more than|not more than|at most|up to|"
-                         r"max(?:imum)?|within|不超过|不到|低于|少于|小于|最多|<=?)\s*$", re.I)
+                         r"max(?:imum)?|within|rated to|rated for|good to|down to|不超过|不到|低于|少于|小于|最多|<=?)\s*$",
+                         re.I)
 _MIN_BEFORE = re.compile(r"(over|above|more than|at least|minimum|min|from|bigger than|larger than|超过|高于|大于|至少|>=?)"
                          r"\s*$", re.I)
 _ABOUT_BEFORE = re.compile(r"(around|about|approximately|roughly|circa|~|大概|差不多|大约)\s*$", re.I)
@@ -203,21 +205,23 @@ class ProductSearch:
         for m in _AMOUNT.finditer(text):
             if any(s <= m.start() < e for s, e in spans):
                 continue
-            value = number(m.group(2))
+            value = number(m.group(3))
             if value is None:
                 continue
-            if m.group(3):
-                value *= 10000 if m.group(3) == "万" else 1000
+            if m.group(4):
+                value *= 10000 if m.group(4) == "万" else 1000
+            if m.group(2):
+                value = -value
             before, after = text[max(0, m.start() - 16):m.start()], text[m.end():m.end() + 8]
-            money = bool(m.group(1) or m.group(4))
-            unit = (m.group(5) or "").lower()
+            money = bool(m.group(1) or m.group(5))
+            unit = (m.group(6) or "").lower()
             op = ("max" if _MAX_BEFORE.search(before) or _MAX_AFTER.search(after) else
                   "min" if _MIN_BEFORE.search(before) or _MIN_AFTER.search(after) else
                   "about" if _ABOUT_BEFORE.search(before) or _ABOUT_AFTER.search(after) else None)
             if unit and unit in UNITS and not money:
                 dimension, factor = UNITS[unit]
                 base = value * factor
-                if unit in ("in", "m", "l", "h", "c", "w", "g", "ft") and not re.match(r"\d", m.group(2)):
+                if unit in ("in", "m", "l", "h", "c", "w", "g", "ft") and not re.match(r"\d", m.group(3)):
                     continue  # "一g" is not a quantity anyone writes
                 limits.append(self._limit(dimension, base, op or "about", m.group(0).strip()))
             elif money or (op in ("max", "min") and not unit):
