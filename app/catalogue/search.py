@@ -21,7 +21,7 @@ from ingest.tokenize import _EN_STOP
 from .. import products
 from ..products import _FILLER, _QUESTION_WORDS, ProductMatcher
 from .catalogue import Catalogue, key_words, load_superlatives
-from .units import UNITS, number, quantities
+from .units import UNITS, amount, number, quantities
 
 _NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+)"
 _CUR_BEFORE = r"(?:(?:s|us|hk|a|c|nz)?\$|£|€|¥|￥|rmb\s*|usd\s*|gbp\s*|sgd\s*|cny\s*|eur\s*)"
@@ -205,13 +205,9 @@ class ProductSearch:
         for m in _AMOUNT.finditer(text):
             if any(s <= m.start() < e for s, e in spans):
                 continue
-            value = number(m.group(3))
+            value = amount(m.group(2), m.group(3), m.group(4))
             if value is None:
                 continue
-            if m.group(4):
-                value *= 10000 if m.group(4) == "万" else 1000
-            if m.group(2):
-                value = -value
             before, after = text[max(0, m.start() - 16):m.start()], text[m.end():m.end() + 8]
             money = bool(m.group(1) or m.group(5))
             unit = (m.group(6) or "").lower()

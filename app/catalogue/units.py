@@ -85,17 +85,23 @@ def unit_of(word: str) -> tuple[str, float] | None:
     return UNITS.get(word.lower())
 
 
+def amount(sign: str | None, digits: str, scale: str | None) -> float | None:
+    """A matched number with its sign and Chinese scale word ("-", "10"; "2", "万" -> 20000)."""
+    value = number(digits)
+    if value is None:
+        return None
+    if scale:
+        value *= 10000 if scale == "万" else 1000
+    return -value if sign else value
+
+
 def quantities(text: str) -> list[Quantity]:
     """Every number-with-unit in ``text``, in order."""
     out = []
     for m in _QUANTITY.finditer(text):
-        value = number(m.group(2))
+        value = amount(m.group(1), m.group(2), m.group(3))
         if value is None:
             continue
-        if m.group(3):
-            value *= 10000 if m.group(3) == "万" else 1000
-        if m.group(1):
-            value = -value
         unit = m.group(4).lower()
         dimension, factor = UNITS[unit]
         out.append(Quantity(value, unit, dimension, value * factor))
