@@ -195,7 +195,7 @@ class ProductMatcher:
             # Equally named: same code status, word mass and number of other name words.
             ties = sorted(sku for r, sku, _ in scored[1:] if r[:3] == rank[:3]
                           and best not in accessory_of(self.graph, sku))
-            exact = any(tokens[i] in (best.lower(),) for i in taken)
+            exact = best.lower() in {tokens[i] for i in taken}
             score = 10.0 if exact else float(len(taken))
             mentions.append(Mention(best, self.products[best]["name"], score, min(taken), ties))
             used |= set(taken)
@@ -276,10 +276,8 @@ class ProductMatcher:
         """
         if not asks_price_or_stock(text):
             return False
-        named: set[str] = set()
-        for sku in skus:  # the name and category as the question's words are read (jieba, glossary)
-            data = self.products.get(sku, {})
-            named |= self.words.get(sku, set()) | set(self._tokens(f"{data.get('name', '')} {data.get('category', '')}"))
+        # The name and category as the question's words are read (jieba, glossary): the product's words.
+        named: set[str] = set().union(*(self.words.get(sku, set()) for sku in skus))
         rest = STOCK.sub(" ", PRICE.sub(" ", text))
         leftover = [t for t in self._tokens(rest) if t not in named and t not in _FILLER and t not in _EN_STOP
                     and not t.isdigit() and t not in _QUESTION_WORDS - {"fit", "fits", "work", "works"}]
@@ -288,13 +286,6 @@ class ProductMatcher:
     def names_category(self, text: str) -> bool:
         """True when ``text`` names one of the catalogue's categories ("a tent", "手机壳" via the glossary)."""
         return bool(self.category_words & set(self._tokens(text)))
-
-    def _candidates(self, token: str) -> set[str]:
-        return self.code_index.get(token) or self.rare.get(token) or set()
-
-    def _common(self, group: list[int], tokens: list[str]) -> set[str]:
-        sets = [self._candidates(tokens[a]) for a in group]
-        return set.intersection(*sets) if sets else set()
 
 
 def _codes(text: str) -> set[str]:

@@ -17,7 +17,7 @@ from ingest.tokenize import _EN_STOP
 
 from .. import products
 from ..products import COMPAT, Mention, ProductMatcher, _FILLER, _QUESTION_WORDS
-from .catalogue import Catalogue
+from .catalogue import Catalogue, label
 from .search import REQUEST, ProductSearch
 
 # Words that ask for what goes with a product: accessories, spares, refills, care products.
@@ -85,7 +85,8 @@ class CatalogueAnswers:
         sure = [m for m in mentions if from_history or self.matcher.is_sure(m, question)]
         if count_tokens(question) > LOOKUP_TOKENS:
             return None
-        if WHICH.search(question):
+        which = bool(WHICH.search(question))
+        if which:
             listed = self._list(question, sure, lang)
             if listed:
                 return listed
@@ -111,7 +112,7 @@ class CatalogueAnswers:
                 reply = self._attributes(question, sure[0].sku, lang)
                 if reply:
                     return reply
-        listed = self._list(question, sure, lang)
+        listed = None if which else self._list(question, sure, lang)  # asked above already
         if listed:
             return listed
         if from_history and (len(mentions) > 1 or self.search.parse(question).limits):
@@ -133,19 +134,19 @@ class CatalogueAnswers:
         request = self.search.parse(REQUEST.sub(" ", question))
         if not (asks or request.bounded):
             return None
+        results = self.search.search(request)
         if not request.constrained:
-            results = self.search.search(request)
             # Without a limit, only a request all of whose words describe the product found
             # ("a smart plug for my air conditioner", not "a size chart for jeans").
             top = results[0].sku if results else None
             if top is None or any(w not in self.search.kind[top] | self.search.like[top] for w in request.words):
                 return None
-        return self._search_reply(request, lang)
+        return self._search_reply(request, lang, results)
 
-    def _search_reply(self, request, lang: str) -> CatalogueReply | None:
-        """The search's results as a reply ("From our catalogue, matching ...: X (SKU): 949.00
-        GBP, in stock"), or that nothing matches all of the request."""
-        results = self.search.search(request)
+    def _search_reply(self, request, lang: str, results: list | None = None) -> CatalogueReply | None:
+        """The search's results (``results``, or searched here) as a reply ("From our catalogue,
+        matching ...: X (SKU): 949.00 GBP, in stock"), or that nothing matches all of the request."""
+        results = self.search.search(request) if results is None else results
         msg = self.prompts.message
         if not results:
             if not request.constrained or not [w for w in request.words if w in self.search.kind_words]:
@@ -217,7 +218,7 @@ class CatalogueAnswers:
         if not keys or self._leftover(rest, [sku]) > 1 or products.OTHER_COST.search(rest):
             return None  # "how long is delivery for the cable" asks about delivery, not length
         p = self.catalogue.products[sku]
-        facts = [self.prompts.message("attribute_fact", lang, label=self._label(k), value=self.catalogue.display(sku, k))
+        facts = [self.prompts.message("attribute_fact", lang, label=label(k), value=self.catalogue.display(sku, k))
                  for k in keys[:4]]
         sep = "；" if lang == "zh" else "; "
         text = self.prompts.message("attribute_answer", lang, name=p.name, sku=sku, facts=sep.join(facts))
@@ -240,7 +241,7 @@ class CatalogueAnswers:
         for sku in skus:
             p = self.catalogue.products[sku]
             facts = [msg("price_fact", lang, price=f"{p.price:.2f}", currency=p.currency), self._stock(p.in_stock, lang)]
-            facts += [msg("attribute_fact", lang, label=self._label(k), value=self.catalogue.display(sku, k)) for k in keys]
+            facts += [msg("attribute_fact", lang, label=label(k), value=self.catalogue.display(sku, k)) for k in keys]
             items.append(msg("compare_item", lang, name=p.name, sku=sku, facts=", ".join(facts)))
         return CatalogueReply(f"{msg('compare_intro', lang)} {sep.join(items)}.", skus, "compare", {"attributes": keys})
 
@@ -315,14 +316,11 @@ class CatalogueAnswers:
     def _kind_score(self, question: str, main: str, chosen: list[str]) -> int:
         """How many of the question's words name the kind of the ``chosen`` products."""
         words = self._kind_words(question, main)
-        return max((len(words & set(self.matcher.tokens(f"{self.catalogue.products[s].name} "
-                                                          f"{self.catalogue.products[s].category}"))) for s in chosen),
-                   default=0)
+        return max((len(words & self.search.kind[s]) for s in chosen), default=0)
 
     def _kind_words(self, question: str, main: str) -> set[str]:
-        own = self.matcher.words.get(main, set()) | set(self.matcher.tokens(self.catalogue.products[main].name))
-        return {t for t in self.matcher.tokens(question) if t not in own and t not in _EN_STOP
-                and t not in _FILLER and t not in _QUESTION_WORDS and len(t) >= 2}
+        """The question's words that are not the ``main`` product's own name or category."""
+        return self._words(question) - self.matcher.words.get(main, set())
 
     def _kind_asked(self, question: str, main: str, linked: list[str], words: set[str] | None = None
                     ) -> list[str] | None:
@@ -333,9 +331,7 @@ class CatalogueAnswers:
             return list(linked)
         scored = []
         for sku in linked:
-            p = self.catalogue.products[sku]
-            theirs = set(self.matcher.tokens(f"{p.name} {p.category}"))
-            scored.append((len(words & theirs), sku))
+            scored.append((len(words & self.search.kind[sku]), sku))
         best = max(score for score, _ in scored)
         if best == 0:
             # Words like "work" or "buy" name no kind: only a word that names some product's kind counts.
@@ -378,16 +374,11 @@ class CatalogueAnswers:
         """How many words of ``text`` are neither the products' names nor filler: words that ask
         for something the catalogue answer would not say."""
         named: set[str] = set()
-        for sku in skus:
-            p = self.catalogue.products[sku]
-            named |= self.matcher.words.get(sku, set()) | set(self.matcher.tokens(f"{p.name} {p.category} {sku}"))
+        for sku in skus:  # the name and category words, read once per generation, and the SKU
+            named |= self.matcher.words.get(sku, set()) | self.search.kind[sku] | set(self.matcher.tokens(sku))
         return len([t for t in self.matcher.tokens(text) if t not in named and t not in _FILLER and t not in _EN_STOP
                     and t not in _QUESTION_WORDS and t not in _SUITS and not t.isdigit() and len(t) > 1
                     and not _DEMONSTRATIVE.match(t)])
-
-    def _label(self, key: str) -> str:
-        from .catalogue import label
-        return label(key)
 
     def _stock(self, in_stock: bool, lang: str) -> str:
         return self.prompts.message("in_stock" if in_stock else "out_of_stock", lang)

@@ -102,12 +102,19 @@ class Catalogue:
             self.products[d["sku"]] = Product(d["sku"], d["name"], d["category"], d.get("brand", ""),
                                               float(d["price"]), d["currency"], bool(d["in_stock"]),
                                               {str(k): str(v) for k, v in attrs.items()}, d.get("description", ""))
-        # Which concepts each attribute name belongs to, decided once.
+        # Which concepts each attribute name belongs to, and each name's words as questions are
+        # read, decided once per generation.
         self._key_concepts: dict[str, set[str]] = {}
+        self._key_tokens: dict[str, list[tuple[str, str | None]]] = {}
         for product in self.products.values():
             for key in product.attributes:
                 if key not in self._key_concepts:
                     self._key_concepts[key] = self._concepts_of(key)
+                    self._key_tokens[key] = [(w, next(iter(self.tokens(w)), None)) for w in key_words(key)]
+        self._concept_keys: dict[str, list[str]] = {}
+        for key, names in sorted(self._key_concepts.items()):
+            for name in names:
+                self._concept_keys.setdefault(name, []).append(key)
 
     def _concepts_of(self, key: str) -> set[str]:
         words = key_words(key)
@@ -132,12 +139,12 @@ class Catalogue:
         direct, by_concept = [], []
         rest = question
         for key in product.attributes:
-            words = key_words(key)
+            words = self._key_tokens[key]
             cjk = _CJK.search(key)
             if (cjk and key in question) or (not cjk and words and all(
-                    w in q_tokens or (self.tokens(w) and self.tokens(w)[0] in q_tokens) for w in words)):
+                    w in q_tokens or (first is not None and first in q_tokens) for w, first in words)):
                 direct.append(key)
-                for w in ([key] if cjk else words):
+                for w in ([key] if cjk else [w for w, _ in words]):
                     rest = re.sub(re.escape(w), " ", rest, flags=re.I)
         asked_concepts = []
         for concept in self.concepts.values():
@@ -155,7 +162,7 @@ class Catalogue:
 
     def keys_of(self, concept: str) -> list[str]:
         """The catalogue's attribute names that belong to ``concept`` ("weight" -> ["weight_kg"])."""
-        return sorted(k for k, cs in self._key_concepts.items() if concept in cs)
+        return self._concept_keys.get(concept, [])
 
     def unlisted(self, question: str, sku: str) -> tuple[Concept, str] | None:
         """The attribute concept ``question`` asks about that ``sku`` declares nowhere (no such

@@ -175,8 +175,7 @@ class ProductSearch:
         if self._superlative is not None:
             m = self._superlative.search(rest)
             if m:
-                superlative = self.superlatives[m.group(0).lower()] if m.group(0).lower() in self.superlatives \
-                    else self.superlatives.get(m.group(0))
+                superlative = self.superlatives[m.group(0).lower()]  # the table's phrases are lower-case
                 rest = rest[:m.start()] + " " + rest[m.end():]
         in_stock = bool(IN_STOCK.search(rest))
         if in_stock:
@@ -259,7 +258,7 @@ class ProductSearch:
             if any(w in self.kind_words and w not in heads for w in request.words):
                 return None  # it names another kind of product: a new search, not a refinement
         else:
-            concept, direction = self.comparatives.get(m.group(0).lower()) or self.comparatives[m.group(0)]
+            concept, direction = self.comparatives[m.group(0).lower()]
             # Against the first product shown: the one suggested first, or the one asked about.
             bound = next((v for v in (self._value(s, concept)[0] for s in shown) if v is not None), None)
             if bound is None:
@@ -333,17 +332,16 @@ class ProductSearch:
         best_kind = max(r.score for r in results)
         if request.superlative:
             concept, direction = request.superlative
-            valued = [(self._value(r.sku, concept if concept == "price" else concept)[0], r) for r in results]
-            valued = [(v, r) for v, r in valued if v is not None]
+            valued = [(*self._value(r.sku, concept), r) for r in results]
+            valued = [(v, shown, r) for v, shown, r in valued if v is not None]
             if valued:
                 # Among products of the kind asked (the best word matches), the extreme one first.
-                top = [(v, r) for v, r in valued if r.score >= best_kind * 0.5]
+                top = [(v, shown, r) for v, shown, r in valued if r.score >= best_kind * 0.5]
                 top.sort(key=lambda x: x[0] if direction == "min" else -x[0])
-                for v, r in top:
-                    shown = self._value(r.sku, concept)[1]
+                for _, shown, r in top:
                     if shown and shown not in r.why:
                         r.why.append(shown)
-                return self._finish([r for _, r in top][:k])
+                return self._finish([r for _, _, r in top][:k])
         results.sort(key=lambda r: (-r.score, not pool[r.sku].in_stock, pool[r.sku].price, r.sku))
         # Products far below the best match are another kind of thing.
         results = [r for r in results if r.score >= best_kind * 0.5]
@@ -364,7 +362,8 @@ class ProductSearch:
         if concept == "price":
             return p.price, f"{p.price:.2f} {p.currency}"
         keys = list(p.attributes)
-        by_concept = [k for k in keys if k in self.catalogue.keys_of(concept)]
+        of_concept = self.catalogue.keys_of(concept)
+        by_concept = [k for k in keys if k in of_concept]
         if not by_concept and concept in _CONCEPT_DIMENSION:
             concept = _CONCEPT_DIMENSION[concept]  # "weight" read from any mass ("weight_g" or "净重")
         for key in by_concept or keys:
