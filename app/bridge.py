@@ -68,6 +68,24 @@ class Bridge:
         return covered, missing
 
 
+    def evidence(self, weight, unknown: float, terms: set[str], found: set[str], coverage: float,
+                 rare_missing: float, other: list[bool], mixed: bool = False) -> tuple[float, float, bool]:
+        """Coverage evidence read across languages: ``(coverage, rarest missing / unknown, still
+        neutral)`` for question ``terms`` against the passages' ``found`` terms, given the
+        same-language reading and, per passage, whether it is in the other language.
+
+        When most passages are in the other language the concepts' reading replaces the
+        same-language one (and without any concept to read, the evidence stays neutral). With
+        ``mixed``, a minority of such passages also counts: the better of the two readings.
+        """
+        cross = bool(other) and sum(other) * 2 > len(other)
+        bridged = self.coverage(weight, terms, found) if (any(other) if mixed else cross) else None
+        if bridged is None:
+            return coverage, rare_missing, cross
+        if cross:
+            return bridged[0], bridged[1] / unknown, False
+        return max(coverage, bridged[0]), min(rare_missing, bridged[1] / unknown), False
+
     @classmethod
     def of(cls, index) -> "Bridge":
         """The bundled terms plus the shop's own ``bilingual_terms.txt``, read once per index

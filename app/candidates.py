@@ -284,18 +284,13 @@ def question_features(question: str, candidates: list[Candidate], context: Seque
     best = ranked[0] if ranked else None
     asked_zh = detect_lang(message or question) == "zh"
     other = [bool(_CJK.search(text[:300])) != asked_zh for text in context[:3]]
-    cross_lingual = bool(other) and sum(other) * 2 > len(other)
-    context_cov = weights.coverage(q_terms, context_terms) if q_terms else 0.0
-    bridged = Bridge.of(index).coverage(weights.weight, q_terms, context_terms) if any(other) else None
-    if bridged is not None:
-        # With passages in the other language, coverage and the rarest missing term are also
-        # read through the shared concepts (app/bridge.py), and the better reading counts.
-        if cross_lingual:
-            context_cov, rare_missing = bridged[0], bridged[1] / weights.unknown
-        else:
-            context_cov, rare_missing = max(context_cov, bridged[0]), min(rare_missing, bridged[1] / weights.unknown)
+    # With passages in the other language, coverage and the rarest missing term are also read
+    # through the shared concepts (app/bridge.py).
+    context_cov, rare_missing, neutral = Bridge.of(index).evidence(
+        weights.weight, weights.unknown, q_terms, context_terms,
+        weights.coverage(q_terms, context_terms) if q_terms else 0.0, rare_missing, other, mixed=True)
     return {
-        "cross_lingual": float(cross_lingual and bridged is None),
+        "cross_lingual": float(neutral),
         "best": best.score if best else 0.0,
         "second": ranked[1].score if len(ranked) > 1 else 0.0,
         "best_lex": best.features["lex"] if best else 0.0,

@@ -86,36 +86,32 @@ class HybridRetriever:
         # A unit's dense credit is its best rank over the dense lists, not their sum: the
         # language lists lift other-language passages up to the main list's level without
         # counting a passage twice. Ties keep the main list's order (see the sort below).
-        best_rank: dict[int, int] = {}
-        main_rank: dict[int, int] = {}
-        for position, lst in enumerate(dense_lists):
-            for rank, (uid, score) in enumerate(lst, start=1):
-                if uid not in units:
-                    continue
-                hit = fused.setdefault(uid, Hit(units[uid], 0.0))
-                if position == 0:
-                    main_rank[uid] = rank
-                if position == 0 or hit.dense_rank is None:
-                    hit.dense_rank, hit.dense_score = rank, round(score, 5)
-                best_rank[uid] = min(rank, best_rank.get(uid, rank))
-        for uid, rank in best_rank.items():
-            fused[uid].score += 1.0 / (self.rrf_k + rank)
         # Keyword credit likewise: the best rank over the query's own list and its translations.
-        keyword_best: dict[int, int] = {}
-        for position, lst in enumerate(keyword_lists):
-            for rank, (uid, score) in enumerate(lst, start=1):
-                if uid not in units:
-                    continue
-                hit = fused.setdefault(uid, Hit(units[uid], 0.0))
-                if position == 0 or hit.keyword_rank is None:
-                    hit.keyword_rank, hit.keyword_score = rank, round(score, 5)
-                keyword_best[uid] = min(rank, keyword_best.get(uid, rank))
-        for uid, rank in keyword_best.items():
-            fused[uid].score += 1.0 / (self.rrf_k + rank)
+        for kind, lists in (("dense", dense_lists), ("keyword", keyword_lists)):
+            for uid, rank in _best_ranks(lists, units, fused, kind).items():
+                fused[uid].score += 1.0 / (self.rrf_k + rank)
+        main_rank = {uid: rank for rank, (uid, _) in enumerate(dense_lists[0] if dense_lists else [], start=1)
+                     if uid in units}
         hits = sorted(fused.values(), key=lambda h: (-h.score, main_rank.get(h.unit.id, 10**9)))
         if types:
             hits = [h for h in hits if h.unit.type in types]
         return hits[:k]
+
+
+def _best_ranks(lists: list[list[tuple[int, float]]], units: dict, fused: dict[int, Hit], kind: str) -> dict[int, int]:
+    """Each unit's best rank over ``lists`` (results of one kind, "dense" or "keyword", the
+    query's own list first); the hit shows its rank and score in the first list that has it."""
+    best: dict[int, int] = {}
+    for position, lst in enumerate(lists):
+        for rank, (uid, score) in enumerate(lst, start=1):
+            if uid not in units:
+                continue
+            hit = fused.setdefault(uid, Hit(units[uid], 0.0))
+            if position == 0 or getattr(hit, f"{kind}_rank") is None:
+                setattr(hit, f"{kind}_rank", rank)
+                setattr(hit, f"{kind}_score", round(score, 5))
+            best[uid] = min(rank, best.get(uid, rank))
+    return best
 
 
 def fuse(lists: list[list[Hit]], rrf_k: int = 60) -> list[Hit]:

@@ -83,14 +83,12 @@ def features(message: str, route: str, confidence: float, similarity: float, oos
     dense = max((h.dense_score for h in published[:5] if h.dense_score is not None), default=abstain_threshold - 0.1)
     asked_zh = bool(_CJK.search(message))
     other = [bool(_CJK.search(h.unit.text[:300])) != asked_zh for h in published[:3]]
-    cross_lingual = bool(other) and sum(other) * 2 > len(other)
-    context_cov = weights.coverage(terms, context) if terms else 0.0
-    missing_rare = max((weights.weight(t) for t in missing), default=0.0) / weights.unknown
-    bridged = Bridge.of(index).coverage(weights.weight, terms, context) if cross_lingual else None
-    if bridged is not None:  # across languages, through shared concepts (app/bridge.py)
-        context_cov, missing_rare = bridged[0], bridged[1] / weights.unknown
+    # Across languages, through shared concepts (app/bridge.py).
+    context_cov, missing_rare, neutral = Bridge.of(index).evidence(
+        weights.weight, weights.unknown, terms, context, weights.coverage(terms, context) if terms else 0.0,
+        max((weights.weight(t) for t in missing), default=0.0) / weights.unknown, other)
     out = {
-        "cross_lingual": float(cross_lingual and bridged is None),
+        "cross_lingual": float(neutral),
         "top_dense": dense - abstain_threshold,
         "faq_q": (faq_score - curated_threshold) if faq_score is not None else -0.2,
         "context_cov": context_cov,
