@@ -159,13 +159,15 @@ class Answerer:
         return found, False
 
     def gather(self, question: str, history: list[dict] | None = None, message_vector=None,
-               with_candidates: bool | None = None) -> Evidence:
+               with_candidates: bool | None = None,
+               mentions: tuple[list[products.Mention], bool] | None = None) -> Evidence:
         """Retrieve for ``question`` (with the conversation so far): hits, FAQ matches, the
         context passages and their answer candidates (features only, not yet scored; built
-        when there is a model, or when ``with_candidates`` says so)."""
+        when there is a model, or when ``with_candidates`` says so). ``mentions`` is
+        :meth:`mentions` of the question when the caller already has it."""
         history = history or []
         lang = detect_lang(question)
-        mentions, from_history = self.mentions(question, history)
+        mentions, from_history = mentions if mentions is not None else self.mentions(question, history)
         query = rewrite.standalone(question, history, [m.sku for m in mentions])
         # The router already embedded the message; a standalone query equal to it needs no second pass.
         vector = (message_vector if message_vector is not None and query == question
@@ -218,17 +220,19 @@ class Answerer:
         history = history or []
         timer = _Timer()
         # The catalogue answers from the catalogue alone, before anything is retrieved.
-        mentions, from_history = self.mentions(question, history)
+        named = self.mentions(question, history)
+        mentions, from_history = named
         lang = detect_lang(question)
         catalogue = self.catalogue_answers.answer(question, mentions, lang, from_history=from_history)
         if catalogue:
             timer.mark("catalogue")
             # The products shown are what "cheaper?" or "does it come in black?" refers to next.
             return Answer(catalogue.text, "graph", sources=self.card_sources(catalogue.skus), lang=lang,
-                          standalone=rewrite.standalone(question, history, [m.sku for m in mentions]), confidence=1.0, products=catalogue.skus or [m.sku for m in mentions],
+                          standalone=rewrite.standalone(question, history, [m.sku for m in mentions]),
+                          confidence=1.0, products=catalogue.skus or [m.sku for m in mentions],
                           timings_ms=timer.done())
 
-        found = self.gather(question, history, message_vector)
+        found = self.gather(question, history, message_vector, mentions=named)
         query, lang, mentions, vector, hits = found.query, found.lang, found.mentions, found.vector, found.hits
         timer.mark("retrieval")
         base = dict(lang=lang, standalone=query, confidence=found.confidence, products=[m.sku for m in mentions])
