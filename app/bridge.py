@@ -15,7 +15,7 @@ from ingest.tokenize import tokenize
 
 TERMS = Path(__file__).with_name("data") / "bilingual_terms.txt"
 # Words that ask rather than name what is asked about.
-_ASKING = frozenset("what whats how when where which who why can could do does did is are was were will would "
+ASKING = frozenset("what whats how when where which who why can could do does did is are was were will would "
                     "should may much many any 吗 呢 什么 怎么 怎样 哪 哪些 多少 几 是否 能否 可以 能".split())
 
 
@@ -61,7 +61,7 @@ class Bridge:
         # Terms outside the list may be names written alike in both ("Bright C") or words the
         # list lacks ("Mars"): half their weight, covered only when found as they are.
         explained = {t for i in asked for f in self.forms[i] if set(f) <= question for t in f} | literal
-        items += [(weight(t) / 2, t in found) for t in question - explained - _ASKING]
+        items += [(weight(t) / 2, t in found) for t in question - explained - ASKING]
         total = sum(w for w, _ in items) or 1.0
         covered = sum(w for w, ok in items if ok) / total
         missing = max((w for w, ok in items if not ok), default=0.0)

@@ -26,7 +26,7 @@ import numpy as np
 from ingest.chunking import detect_lang, split_sentences
 from ingest.tokenize import tokenize
 
-from .bridge import Bridge
+from .bridge import ASKING, Bridge
 
 # -- what a question asks for -----------------------------------------------------------------
 ASKS = {
@@ -190,6 +190,18 @@ def passage_sentences(text: str, unit_type: str) -> list[str]:
     return [s for s in _with_labels(split_sentences(body.replace("\n", " "))) if len(s) >= MIN_CHARS]
 
 
+def _lexical(weights: TermWeights, bridge: Bridge, terms: set[str], toks: set[str], cross: bool) -> float:
+    """IDF-weighted coverage of ``terms`` by a sentence's ``toks``; across languages the words
+    meet through shared concepts ("warranty" / "保修")."""
+    if not terms:
+        return 0.0
+    if cross:
+        bridged = bridge.coverage(weights.weight, terms, toks)
+        if bridged:
+            return bridged[0]
+    return weights.coverage(terms, toks)
+
+
 def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.ndarray] | None,
           query_vector: np.ndarray | None, abstain_threshold: float, message: str | None = None,
           passages: Sequence[str] | None = None) -> list[Candidate]:
@@ -203,7 +215,14 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
     bridge = Bridge.of(index)
     own = set(tokenize(message)) if message else set()
     q_terms = set(tokenize(question)) | own
-    wanted = asks(message or question)
+    # A follow-up weighs its own words and the earlier question it leans on equally: "and how
+    # long does it take?" after "shipping to Australia?" needs a sentence about Australia,
+    # however few words the earlier question has against the new one.
+    # The earlier question lends its subject, not its question words ("how much").
+    earlier = q_terms - own - ASKING if own else set()
+    # "那 AP400 的呢？" asks what the earlier question asked, about something else.
+    wanted = asks(message) if message else set()
+    wanted = wanted or asks(question)
     q_lang = detect_lang(message or question)
     texts = list(passages) if passages is not None else [h.unit.text for h in hits]
     out: list[Candidate] = []
@@ -215,11 +234,10 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
             toks = set(tokenize(sentence))
             kinds = holds(sentence)
             cross = bool(_CJK.search(sentence)) != (q_lang == "zh")
-            lex = weights.coverage(q_terms, toks) if q_terms else 0.0
-            if cross and q_terms:
-                # Across languages the words meet through shared concepts ("warranty" / "保修").
-                bridged = bridge.coverage(weights.weight, q_terms, toks)
-                lex = bridged[0] if bridged else lex
+            if own and earlier:
+                lex = (_lexical(weights, bridge, own, toks, cross) + _lexical(weights, bridge, earlier, toks, cross)) / 2
+            else:
+                lex = _lexical(weights, bridge, q_terms, toks, cross)
             out.append(Candidate(p_no, s_no, sentence, hit.unit.type, {
                 "lex": lex,
                 "type_match": float(bool(wanted & kinds)),

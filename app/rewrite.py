@@ -15,9 +15,27 @@ _FOLLOW_UP = re.compile(
     r"^\s*(那|那么|还有|另外|这个|那个|它)|呢\s*[？?]?\s*$|[它这那]个?", re.I)
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# jieba's part-of-speech tags that name something: nouns (n, nr, ns, nz, vn ...), Latin words and codes.
+_NAMING = ("n", "vn", "eng")
+
+
 def needs_context(message: str) -> bool:
     """True when the message probably cannot be understood alone."""
-    return bool(_FOLLOW_UP.search(message)) or count_tokens(message) <= 3
+    return bool(_FOLLOW_UP.search(message)) or count_tokens(message) <= 3 or _names_nothing(message)
+
+
+def _names_nothing(message: str) -> bool:
+    """A Chinese question that names nothing ("一般几天能到？", "保修多久？") leaves what it is
+    about to the conversation; English says so with a pronoun, which _FOLLOW_UP reads."""
+    if not _CJK.search(message):
+        return False
+    from ingest.tokenize import _jieba
+
+    _jieba()  # initialised once, quietly
+    import jieba.posseg
+
+    return not any(pair.flag.startswith(_NAMING) for pair in jieba.posseg.lcut(message))
 
 
 def standalone(message: str, history: list[dict], products: list[str] | None = None) -> str:

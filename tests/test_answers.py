@@ -150,6 +150,8 @@ def test_follow_up_uses_the_conversation(index):
                {"role": "assistant", "text": "5-7 business days."}]
     assert needs_context("and for PayPal?") and needs_context("那运费呢？") and not needs_context(
         "How long does shipping to Europe take?")
+    # A Chinese question that names nothing leans on the conversation; one that names its subject does not.
+    assert needs_context("一般几天能到？") and not needs_context("寄到新疆要运费吗？") and not needs_context("退款多久能到账？")
     assert standalone("and for PayPal?", history) == "How long do refunds take? and for PayPal?"
     result = make(index).answer("and for PayPal?", history)
     assert result.standalone.startswith("How long do refunds take?")

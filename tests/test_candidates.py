@@ -101,3 +101,29 @@ def test_a_generation_that_drops_the_found_fact_is_not_that_fact(index):
     assert Answerer._leaves_out("The X200 and X300 phones carry a warranty [1].", [best, other], question)
     assert not Answerer._leaves_out("The X300 phone carries a 24 month warranty [1].", [best, other], question)
     assert Answerer._leaves_out("Anything [1].", [], question) == []
+
+
+def _hit(text: str, dense: float = 0.5):
+    from app.retrieval import Hit
+    from ingest.index import UnitRow
+
+    return Hit(UnitRow(0, "doc:x", "doc", "x.md", "", "", 0, "en", text, {}), 1.0, dense_score=dense)
+
+
+def test_a_follow_up_keeps_the_earlier_subject_not_its_question_words(index):
+    # "and how long does it take to arrive?" after "How much is shipping to Australia?": the
+    # follow-up's own words and the earlier subject weigh half each; "how much" lends nothing.
+    message = "and how long does it take to arrive?"
+    out = candidates.build("How much is shipping to Australia? " + message,
+                           [_hit("Australia: shipping S$18.90; delivery 5-9 business days."),
+                            _hit("Singapore parcels take 1-3 business days.")], index, None, None, 0.05, message=message)
+    lex = {c.text.split()[0]: c.features["lex"] for c in out}
+    assert lex["Australia:"] == pytest.approx(0.5)  # all of the subject, none of "long / take / arrive"
+    assert lex["Australia:"] > lex["Singapore"]
+
+
+def test_an_elliptical_follow_up_asks_what_the_earlier_question_asked(index):
+    # "那 AP400 的呢？" asks nothing by itself: it asks the earlier "多久换一次" about the AP400.
+    out = candidates.build("AP200 的滤网多久换一次？ 那 AP400 的呢？", [_hit("AP400：建议更换周期 每 4 个月。")],
+                           index, None, None, 0.05, message="那 AP400 的呢？")
+    assert out[0].features["type_match"] == 1.0
