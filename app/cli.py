@@ -154,6 +154,7 @@ def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: s
     Knowledge paths: graph (catalogue facts), curated (an FAQ answer, verbatim), generated
     (LLM, grounding-checked), extractive (sentences of the sources), abstained.
     """
+    from ingest.embedders import EmbedderError
     from ingest.manifest import IndexUnusable
 
     from .llm import LLMError
@@ -163,13 +164,17 @@ def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: s
     if not question:
         raise ShopqaError("the question is empty", 2)
     settings = _settings(ctx, index_dir=index_dir, llm_enabled=False if no_llm else None)
-    res = Resources(settings)
-    res.warm_up(llm=False)  # the LLM loads only if an answer needs it
     try:
+        # Building the resources loads the embedder and the index: a bad model path or an
+        # unusable index is a configuration problem (exit 5), not a traceback.
+        res = Resources(settings)
+        res.warm_up(llm=False)  # the LLM loads only if an answer needs it
+        if res.error is not None:  # warm_up keeps what went wrong (for /readyz) instead of raising
+            raise ShopqaError(res.error, EXIT_CONFIG)
         assistant = res.assistant()
         streamed: list[str] = []
         reply = assistant.handle(question, session_id, on_token=None if as_json else streamed.append)
-    except (IndexUnusable, LLMError) as exc:
+    except (IndexUnusable, EmbedderError, LLMError) as exc:
         raise ShopqaError(str(exc), EXIT_CONFIG) from exc
     if as_json:
         click.echo(json.dumps(reply.as_dict(), ensure_ascii=False, indent=2))

@@ -149,3 +149,21 @@ def test_chats_export_and_eval_errors(tiny_index, tmp_path, monkeypatch):
     assert json.loads(out.read_text())["id"] == "shopqa-s9"
     nodata = runner.invoke(cli, ["eval", "intents", "--datasets", str(tmp_path / "none")])
     assert nodata.exit_code == 2 and "bitext_customer_service_8k.csv not found" in nodata.output
+
+
+@pytest.mark.parametrize("env,index,says", [
+    ({"SHOPQA_EMBEDDER": "sentence-transformers:{tmp}/no-model"}, "tiny", "not a sentence-transformers model folder"),
+    ({"SHOPQA_EMBEDDER": "word2vec"}, "tiny", "unknown embedder 'word2vec'"),
+    ({"SHOPQA_EMBEDDER": "hash:128", "SHOPQA_LLM_MODEL_PATH": "{tmp}/missing.gguf"}, "tiny",
+     "GGUF model file not found"),
+    ({"SHOPQA_EMBEDDER": "hash:128"}, "missing", "no index here yet"),
+])
+def test_ask_turns_bad_models_and_index_into_exit_5(tiny_index, tmp_path, monkeypatch, env, index, says):
+    monkeypatch.setenv("SHOPQA_DATA_DIR", str(tmp_path / "var"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value.format(tmp=tmp_path))
+    index_dir = tiny_index if index == "tiny" else tmp_path / "no-index"
+    result = CliRunner().invoke(cli, ["ask", "--index-dir", str(index_dir), "where is my order?"])
+    # A handled domain error leaves through SystemExit; anything else would be a traceback.
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 5 and says in result.output and "Traceback" not in result.output

@@ -276,3 +276,36 @@ def test_no_failed_request_while_an_ingest_swaps_the_index(shop_copy, hash_embed
         w.join(30)
     assert reloaded["generation"] != old and res.index().generation != old
     assert codes and set(codes) == {200}
+
+
+@pytest.mark.parametrize("kind,code", [("unexpected", "internal"), ("llm", "llm_error")])
+def test_customers_never_see_exception_text(tiny_index, hash_embedder, tmp_path, monkeypatch, caplog, kind, code):
+    from app.llm import LLMError
+
+    client, res = make_client(tiny_index, hash_embedder, tmp_path, llm=CopyingLLM())
+    error = (RuntimeError("db password=hunter2 at /srv/shopqa/secret.sqlite") if kind == "unexpected" else
+             LLMError("/srv/models/secret.gguf: cannot load this GGUF file (token hunter2)"))
+
+    class Broken:
+        def handle(self, *args, **kwargs):
+            raise error
+
+    monkeypatch.setattr(res, "assistant", lambda: Broken())
+    caplog.set_level(logging.ERROR)
+    plain = client.post("/api/chat", json={"message": "Do you accept PayPal?"})
+    assert plain.status_code == 500 and plain.json["error"] == code and plain.json["message"]
+    stream = client.post("/api/chat", json={"message": "Do you accept PayPal?"}, headers={"Accept": "text/event-stream"})
+    assert stream.status_code == 200  # the stream has begun before the answer fails: the error is an event
+    assert [(kind, body["error"]) for kind, body in events(stream.data)] == [("error", code)]
+    oai = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "Do you accept PayPal?"}]})
+    assert oai.status_code == 500 and oai.json["error"] == code
+    for body in (plain.data, stream.data, oai.data):
+        assert b"hunter2" not in body and b"/srv/" not in body
+    assert "hunter2" in caplog.text  # staff still find the cause in the log
+
+
+def test_not_ready_hides_the_index_path(hash_embedder, tmp_path):
+    client, res = make_client(tmp_path / "secret-index-folder", hash_embedder, tmp_path)
+    assert not res.ready and "secret-index-folder" in res.error
+    for r in (client.post("/api/chat", json={"message": "hi"}), client.get("/api/search?q=refund")):
+        assert r.status_code == 503 and r.json["error"] == "not_ready" and "secret-index-folder" not in r.data.decode()

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..llm import LLMError
-from .errors import ApiError
+from .errors import INTERNAL_MESSAGE, LLM_MESSAGE, NOT_READY_MESSAGE, ApiError
 from .runtime import LLMBusy
 
 bp = Blueprint("chat", __name__)
@@ -35,6 +35,7 @@ def json_body() -> dict[str, Any]:
     try:
         data = json.loads(request.get_data(cache=True).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # The parser's message only says where the client's own bytes break; it holds no server state.
         raise ApiError("bad_json", f"the body is not valid JSON: {exc}", 400) from exc
     if not isinstance(data, dict):
         raise ApiError("bad_json", "the body must be a JSON object", 400)
@@ -68,15 +69,18 @@ def answer(message: str, session_id: str | None, on_token: Callable[[str], None]
     res = app.extensions["shopqa"]
     metrics = app.extensions["shopqa_runtime"]["metrics"]
     if not res.ready:
-        raise ApiError("not_ready", res.error or "the index is not loaded", 503, {"Retry-After": "30"})
+        # res.error names the index folder and how to fix it: for operators (/readyz, logs), not customers.
+        raise ApiError("not_ready", NOT_READY_MESSAGE, 503, {"Retry-After": "30"})
     start = time.perf_counter()
     try:
         reply = res.assistant().handle(message, session_id, on_token=on_token, history=history)
     except LLMBusy as exc:
         metrics.inc("shopqa_llm_rejected_total", "Requests refused because the LLM queue was full")
-        raise ApiError("busy", str(exc), 503, {"Retry-After": str(exc.retry_after)}) from exc
+        raise ApiError("busy", f"The assistant is busy. Please try again in {exc.retry_after} seconds.", 503,
+                       {"Retry-After": str(exc.retry_after)}) from exc
     except LLMError as exc:
-        raise ApiError("llm_error", str(exc), 500) from exc
+        log.exception("answer model failed")
+        raise ApiError("llm_error", LLM_MESSAGE, 500) from exc
     seconds = time.perf_counter() - start
     metrics.observe("shopqa_answer_seconds", "Answer latency by answer path", seconds, path=reply.path)
     metrics.inc("shopqa_answers_total", "Answers by route and path", route=reply.route, path=reply.path)
@@ -125,7 +129,7 @@ def api_chat():
             events.put(("error", exc.body()))
         except Exception as exc:  # noqa: BLE001 - reported to the client as an event, logged here
             log.exception("chat stream failed")
-            events.put(("error", {"error": "internal", "message": str(exc)}))
+            events.put(("error", {"error": "internal", "message": INTERNAL_MESSAGE}))
 
     threading.Thread(target=work, daemon=True).start()
     timeout = app.config["SHOPQA_SETTINGS"].request_timeout + 120

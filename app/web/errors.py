@@ -4,6 +4,12 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+# What customers read when something fails on our side. Exception text can name files, hosts
+# or data, so it goes to the log (log.exception) and never into a response.
+INTERNAL_MESSAGE = "Sorry, something went wrong on our side. Please try again in a moment."
+LLM_MESSAGE = "Sorry, the assistant cannot answer right now. Please try again in a moment."
+NOT_READY_MESSAGE = "The assistant is not available right now. Please try again in a moment."
+
 
 class ApiError(Exception):
     """An error answered as JSON with its HTTP status (and headers such as Retry-After)."""
@@ -36,4 +42,4 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _internal(exc: Exception):
         app.logger.exception("unhandled error")
-        return jsonify(error="internal", message="internal error; it has been logged"), 500
+        return jsonify(error="internal", message=INTERNAL_MESSAGE), 500

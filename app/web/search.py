@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..retrieval import HybridRetriever
 from .auth import current_staff
+from .errors import NOT_READY_MESSAGE
 from .highlight import mark
 
 bp = Blueprint("search", __name__)
@@ -42,7 +43,8 @@ def api_search():
         types = types or set(PUBLIC_TYPES)
     res = current_app.extensions["shopqa"]
     if not res.ready:
-        return jsonify(error="not_ready", message=res.error), 503
+        # res.error names the index folder: for operators (/readyz, logs), not for customers.
+        return jsonify(error="not_ready", message=NOT_READY_MESSAGE), 503
     hits = HybridRetriever(res.index()).search(query, k=k * 3 if lang else k, types=types or None)
     if lang:
         hits = [h for h in hits if h.unit.lang == lang][:k]
