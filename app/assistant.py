@@ -98,6 +98,12 @@ class Assistant:
         """
         start = time.perf_counter()
         session_id = self.conversations.ensure_session(session_id)
+        # One turn at a time per session: read, answer and store before the next message reads.
+        with self.conversations.turn(session_id):
+            return self._turn(message, session_id, on_token, history, start)
+
+    def _turn(self, message: str, session_id: str, on_token: Callable[[str], None] | None,
+              history: list[dict] | None, start: float) -> Reply:
         history = history if history is not None else self.conversations.history(session_id)
         state = self.conversations.state(session_id)
         lang = detect_lang(message)
