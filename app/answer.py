@@ -193,7 +193,8 @@ class Answerer:
             if with_candidates or (with_candidates is None and self.model is not None):
                 found.candidates = cands.build(query, found.context_hits, self.index, self._embed_cached, vector,
                                                self.thresholds.abstain,
-                                               message=question if query != question else None)
+                                               message=question if query != question else None,
+                                               earlier=rewrite.earlier(question, history) if query != question else None)
         return found
 
     def assess(self, found: Evidence) -> tuple[str, float, dict[str, float]]:

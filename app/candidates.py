@@ -202,14 +202,39 @@ def _lexical(weights: TermWeights, bridge: Bridge, terms: set[str], toks: set[st
     return weights.coverage(terms, toks)
 
 
+def _about_subject(weights: TermWeights, bridge: Bridge, earlier: str | None, own: set[str],
+                   message: str | None, hits: Sequence, texts: Sequence[str]) -> list[bool]:
+    """Per passage: whether it may answer a follow-up that asks something new about the earlier
+    question's subject ("and how long does it take?" after "shipping to Australia?").
+
+    The subject is the earlier question's rarest word that the shop uses; a passage that never
+    names it (in either language) speaks of something else, when some passage does name it. A
+    follow-up that asks nothing of its own ("and for Hong Kong?") changes the subject instead:
+    every passage stays."""
+    keep = [True] * len(texts)
+    if not earlier or not own or not message or not asks(message):
+        return keep
+    known = [t for t in set(tokenize(earlier)) - own - ASKING if t in weights.vocab]
+    if not known:
+        return keep
+    subject = max(known, key=weights.weight)
+    concepts = bridge.concepts({subject})
+    about = []
+    for hit, text in zip(hits, texts):
+        toks = set(tokenize(f"{hit.unit.title or ''} {text}"))
+        about.append(subject in toks or bool(concepts and concepts & bridge.concepts(toks)))
+    return about if any(about) else keep
+
+
 def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.ndarray] | None,
           query_vector: np.ndarray | None, abstain_threshold: float, message: str | None = None,
-          passages: Sequence[str] | None = None) -> list[Candidate]:
+          passages: Sequence[str] | None = None, earlier: str | None = None) -> list[Candidate]:
     """The candidates of ``hits`` (the context passages, best first) with their features.
 
     ``question`` is the (standalone) query; ``message`` the customer's own words when they
     differ (a follow-up), whose terms then lead; ``embed(texts) -> vectors`` embeds passages
-    (cached per generation by the caller); ``passages`` overrides the hits' texts.
+    (cached per generation by the caller); ``passages`` overrides the hits' texts; ``earlier``
+    is the earlier question a follow-up leans on.
     """
     weights = TermWeights.of(index)
     bridge = Bridge.of(index)
@@ -219,14 +244,17 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
     # long does it take?" after "shipping to Australia?" needs a sentence about Australia,
     # however few words the earlier question has against the new one.
     # The earlier question lends its subject, not its question words ("how much").
-    earlier = q_terms - own - ASKING if own else set()
+    lent = q_terms - own - ASKING if own else set()
     # "那 AP400 的呢？" asks what the earlier question asked, about something else.
     wanted = asks(message) if message else set()
     wanted = wanted or asks(question)
     q_lang = detect_lang(message or question)
     texts = list(passages) if passages is not None else [h.unit.text for h in hits]
+    about = _about_subject(weights, bridge, earlier, own, message, hits, texts)
     out: list[Candidate] = []
     for p_no, (hit, text) in enumerate(zip(hits, texts), start=1):
+        if not about[p_no - 1]:
+            continue
         title = hit.unit.title or ""
         title_cov = weights.coverage(q_terms, set(tokenize(title))) if q_terms else 0.0
         dense = (hit.dense_score - abstain_threshold) if hit.dense_score is not None else -0.1
@@ -234,8 +262,8 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
             toks = set(tokenize(sentence))
             kinds = holds(sentence)
             cross = bool(_CJK.search(sentence)) != (q_lang == "zh")
-            if own and earlier:
-                lex = (_lexical(weights, bridge, own, toks, cross) + _lexical(weights, bridge, earlier, toks, cross)) / 2
+            if own and lent:
+                lex = (_lexical(weights, bridge, own, toks, cross) + _lexical(weights, bridge, lent, toks, cross)) / 2
             else:
                 lex = _lexical(weights, bridge, q_terms, toks, cross)
             out.append(Candidate(p_no, s_no, sentence, hit.unit.type, {

@@ -38,14 +38,22 @@ def _names_nothing(message: str) -> bool:
     return not any(pair.flag.startswith(_NAMING) for pair in jieba.posseg.lcut(message))
 
 
-def standalone(message: str, history: list[dict], products: list[str] | None = None) -> str:
-    """The query to retrieve with: the message, plus the previous question when it is a follow-up."""
+def earlier(message: str, history: list[dict]) -> str | None:
+    """The earlier question a follow-up leans on (its standalone form), or None when the
+    message stands alone."""
     if not history or not needs_context(message):
-        return message
+        return None
     previous = [h for h in history if h["role"] == "customer"]
     if not previous:
+        return None
+    return previous[-1].get("standalone") or previous[-1]["text"]
+
+
+def standalone(message: str, history: list[dict], products: list[str] | None = None) -> str:
+    """The query to retrieve with: the message, plus the previous question when it is a follow-up."""
+    last = earlier(message, history)
+    if last is None:
         return message
-    last = previous[-1].get("standalone") or previous[-1]["text"]
     # Products already in the earlier query are not added again (follow-ups would pile them up).
     products = [p for p in products or [] if p.lower() not in last.lower()]
     extra = f" ({', '.join(products)})" if products else ""

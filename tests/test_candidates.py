@@ -127,3 +127,22 @@ def test_an_elliptical_follow_up_asks_what_the_earlier_question_asked(index):
     out = candidates.build("AP200 的滤网多久换一次？ 那 AP400 的呢？", [_hit("AP400：建议更换周期 每 4 个月。")],
                            index, None, None, 0.05, message="那 AP400 的呢？")
     assert out[0].features["type_match"] == 1.0
+
+
+def test_a_follow_up_that_asks_something_new_stays_with_the_earlier_subject():
+    from types import SimpleNamespace
+
+    from app.bridge import Bridge
+
+    idf = {"australia": 3.0, "ship": 1.0, "delivery": 1.0}
+    weights = SimpleNamespace(vocab=idf, weight=lambda t: idf.get(t, 6.0))
+    hits = [_hit(t) for t in ("Q: 寄到中国大陆要多久？ A: 发货后 6-10 个工作日送达。",
+                              "Rates: Australia: delivery 5-9 business days. Singapore: 1-3 business days.",
+                              "寄往澳大利亚的大额订单由收件人缴纳税费。")]
+    texts = [h.unit.text for h in hits]
+    about = candidates._about_subject(weights, Bridge(), "How much is shipping to Australia?",
+                                      {"long", "take", "arrive"}, "and how long does it take to arrive?", hits, texts)
+    assert about == [False, True, True]  # the subject named in English or in Chinese ("澳大利亚")
+    # "And for Hong Kong?" asks nothing of its own: it changes the subject, every passage stays.
+    assert candidates._about_subject(weights, Bridge(), "How much is shipping to Australia?", {"hong", "kong"},
+                                     "And for Hong Kong?", hits, texts) == [True, True, True]
