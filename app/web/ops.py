@@ -27,7 +27,7 @@ def metrics():
 def reload():
     """Load the newest index generation now (it also happens on its own when the manifest changes)."""
     res = current_app.extensions["shopqa"]
-    changed = res.reload_if_changed()
+    changed = res.reload_if_changed(wait=True)
     return jsonify(reloaded=changed, generation=res.index().generation)
 
 
