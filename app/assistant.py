@@ -28,7 +28,8 @@ from .conversations import ConversationStore
 from .injection import looks_like_injection
 from .intents import IntentClassifier, IntentResult
 from .long_message import the_ask
-from .order_flow import ORDER_TASKS, OrderFlow, extract_order_id, is_bare_slot
+from .order_flow import ORDER_TASKS, OrderFlow
+from .order_slots import extract_order_id, is_bare_slot
 from .orders import SQLiteOrderStore
 from .prompts import Prompts
 from .questions import asks_question
@@ -242,25 +243,19 @@ class Assistant:
         # its few words say little about intent.
         follows_up = bool(last and last.get("route") in ("knowledge", "recommend") and rewrite.needs_context(message)
                           and not THANKS.search(message) and intent.confidence < HANDOFF_CONFIDENCE)
-        flow_state = state.get("order") or {}
-        awaiting = flow_state.get("awaiting")
-        names_order = extract_order_id(message, self.orders.id_shapes()) is not None
-        takes_slot = awaiting in ("order_id", "email") and (names_order or "@" in message or intent.intent in ORDER_TASKS)
         # The order tools keep priority when the message names an order or a flow awaits an
         # answer; a policy question about orders ("can I add items after ordering?") that the
-        # shop's passages answer goes to the knowledge instead.
-        if awaiting in ("confirm_cancel", "confirm_address", "new_address") or takes_slot \
-                or (intent.intent in ORDER_TASKS and not follows_up and (names_order or not knowledge_first)):
+        # shop's passages answer goes to the knowledge instead. The flow decides; it owns its state.
+        if self.flow.takes(state, message, intent.intent, knowledge_first=knowledge_first, follows_up=follows_up):
             step = self.flow.handle(session_id, message, intent.intent, state, lang)
-            verified = (state.get("order") or {}).get("verified", [])
+            verified = self.flow.verified(state)
             reply = Reply(answer=step.text, path="order_tool", route="order", **base,
                           details={"order_step": step.step, "order_action": step.action,
                                    "order_id": step.order_id if step.order_id in verified else None})
             if step.handoff_reason:
                 reply.handoff = {"reason": step.handoff_reason}
             return self._tone(reply, mood, lang)
-        if awaiting:  # the customer moved on to something else: drop the pending question
-            flow_state["awaiting"] = None
+        self.flow.step_aside(state)  # the customer moved on: the flow's pending question is dropped
 
         route = "knowledge" if follows_up else intent.route
         if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it

@@ -91,7 +91,16 @@ def shape(code: str) -> str:
 
 
 class OrderStore(Protocol):
-    """What the order tools need from a shop platform."""
+    """What the order tools (app/order_flow.py) need from a shop platform: SQLiteOrderStore
+    implements it over the ingested orders; a platform's API could implement it instead."""
+
+    max_failures: int  # failed verifications before a session is locked
+
+    def id_shapes(self) -> set[str]: ...
+
+    def get(self, order_id: str) -> Order | None: ...
+
+    def failures(self, session_id: str) -> int: ...
 
     def verify(self, session_id: str, order_id: str, email: str) -> Order | None: ...
 

@@ -557,3 +557,17 @@ def test_questions_are_told_from_statements():
     for text in ("Worst customer service ever, I want my money back today.", "今天必须给我个说法，不然我就投诉你们！",
                  "你们卖的什么垃圾充电宝！！", "You should offer tall sizes for the flannel shirts."):
         assert not asks_question(text), text
+
+
+def test_the_order_flow_decides_whether_it_takes_the_turn(store):
+    from app.order_flow import OrderSession
+
+    flow = OrderFlow(store, Prompts())
+    assert flow.takes({}, "where is T-1001?", "order_status")
+    # A policy question about orders that the shop's passages answer is not an order task.
+    assert not flow.takes({}, "can I add items to an order after placing it?", "change_order", knowledge_first=True)
+    waiting = {"order": {"awaiting": "email", "verified": [], "order_id": "T-1001"}}
+    assert flow.takes(waiting, "ann@example.com", None)
+    assert not flow.takes(waiting, "do you sell cases?", "product_question")
+    flow.step_aside(waiting)  # moved on: the question is dropped, the slots kept
+    assert OrderSession.of(waiting).awaiting is None and OrderSession.of(waiting).order_id == "T-1001"
