@@ -269,6 +269,7 @@ def eval_shop(ctx: click.Context, shop_dir: Path, questions: Path, as_json: bool
     from ingest.manifest import IndexUnusable
 
     from . import shop_eval
+    from .baseline import BaselineUnavailable
 
     settings = _settings(ctx, **({"llm_enabled": False} if no_llm else {}))
     try:
@@ -277,7 +278,7 @@ def eval_shop(ctx: click.Context, shop_dir: Path, questions: Path, as_json: bool
                                     progress=lambda line: click.echo(line, err=True))
     except shop_eval.CasesError as exc:
         raise ShopqaError(str(exc), 2) from exc
-    except (IndexUnusable, EmbedderError, FileNotFoundError, ValueError) as exc:
+    except (IndexUnusable, EmbedderError, FileNotFoundError, ValueError, BaselineUnavailable) as exc:
         raise ShopqaError(str(exc), EXIT_CONFIG) from exc
     if out:
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -198,3 +198,13 @@ def test_a_price_card_only_for_a_question_about_the_products_own_price(index):
         "My repair shop wants 40 dollars to engrave the X300, can you do it cheaper?", ["TP-X300"])
     assert not answerer.matcher.asks_only_price_or_stock("How much would engraving my initials on the X300 cost?",
                                                          ["TP-X300"])
+
+
+def test_prompt_templates_are_filled_completely_or_not_at_all():
+    prompts = Prompts()
+    assert prompts.template("answer_user").placeholders == {"context", "history", "language", "question"}
+    text = prompts.render("answer_user", context="Refunds take 5 days. [1]", history="", question="How long?",
+                          language="English")
+    assert "Refunds take 5 days. [1]" in text and "{" not in text
+    with pytest.raises(KeyError, match="missing"):  # a forgotten value is an error, not an empty gap
+        prompts.render("answer_user", context="x")
