@@ -4,6 +4,6 @@ from __future__ import annotations
 
 def create_app(settings=None, resources=None):
     """Flask app factory; heavy resources load in a warm-up, not at import."""
-    from .web import create_app as _create
+    from app.web import create_app as _create
 
     return _create(settings, resources)

@@ -22,22 +22,22 @@ from typing import Any, Callable
 from ingest.chunking import detect_lang
 from ingest.embedders import Embedder
 
-from . import rewrite
-from .answer import Answerer
-from .conversations import ConversationStore
-from .injection import looks_like_injection
-from .intents import IntentClassifier, IntentResult
-from .long_message import the_ask
-from .order_flow import ORDER_TASKS, OrderFlow
-from .order_slots import extract_order_id, is_bare_slot
-from .orders import SQLiteOrderStore
-from .prompts import Prompts
-from .questions import asks_question
-from .recommend import Recommender
-from .route_gate import RouteGate
-from . import route_gate
-from .sentiment import Sentiment, SentimentClassifier
-from .tickets import TicketStore
+from app.answering import rewrite
+from app.answering.answer import Answerer
+from app.conversations import ConversationStore
+from app.routing.injection import looks_like_injection
+from app.routing.intents import IntentClassifier, IntentResult
+from app.text.long_message import the_ask
+from app.ordering.order_flow import ORDER_TASKS, OrderFlow
+from app.ordering.order_slots import extract_order_id, is_bare_slot
+from app.ordering.orders import SQLiteOrderStore
+from app.text.prompts import Prompts
+from app.text.questions import asks_question
+from app.catalogue.recommend import Recommender
+from app.routing.route_gate import RouteGate
+from app.routing import route_gate
+from app.routing.sentiment import Sentiment, SentimentClassifier
+from app.handoff.tickets import TicketStore
 
 log = logging.getLogger("shopqa.assistant")
 # Words that ask for a person outright; with them a less certain human_agent intent still hands off.
@@ -87,7 +87,7 @@ class Assistant:
         self.conversations = conversations
         self.prompts = prompts
         self.recommender = Recommender(answerer.index.graph)
-        # Route with evidence (app/route_gate.py): fitted for one embedder, absent for others.
+        # Route with evidence (app/routing/route_gate.py): fitted for one embedder, absent for others.
         self.gate = gate
 
     def handle(self, message: str, session_id: str | None = None,
@@ -108,7 +108,7 @@ class Assistant:
         history = history if history is not None else self.conversations.history(session_id)
         state = self.conversations.state(session_id)
         lang = detect_lang(message)
-        # A long message is routed and answered by its ask (app/long_message.py); its mood,
+        # A long message is routed and answered by its ask (app/text/long_message.py); its mood,
         # the stored conversation and any ticket keep the whole of it.
         ask = the_ask(message)
         vector = self.embedder.embed_queries([ask])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .settings import ConfigError, Settings
+from app.settings import ConfigError, Settings
 
 EXIT_STRICT, EXIT_LOCKED, EXIT_CONFIG = 3, 4, 5
 _RERUN = "run without --quiet to list them"  # --quiet counts the problems; this says how to see them
@@ -157,8 +157,8 @@ def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: s
     from ingest.embedders import EmbedderError
     from ingest.manifest import IndexUnusable
 
-    from .llm import LLMError
-    from .resources import Resources
+    from app.models.llm import LLMError
+    from app.resources import Resources
 
     question = question.strip()
     if not question:
@@ -208,7 +208,7 @@ def _evaluate(ctx: click.Context, name: str, datasets: Path, embedder: str | Non
     """Run ``evaluation.<name>`` and print it as JSON or with ``evaluation.format_<name>``."""
     from ingest.embedders import EmbedderError
 
-    from . import evaluation
+    from app.evals import evaluation
 
     settings = _settings(ctx, embedder=embedder)
     try:
@@ -268,8 +268,8 @@ def eval_shop(ctx: click.Context, shop_dir: Path, questions: Path, as_json: bool
     from ingest.embedders import EmbedderError
     from ingest.manifest import IndexUnusable
 
-    from . import shop_eval
-    from .baseline import BaselineUnavailable
+    from app.evals import shop_eval
+    from app.evals.baseline import BaselineUnavailable
 
     settings = _settings(ctx, **({"llm_enabled": False} if no_llm else {}))
     try:
@@ -301,9 +301,9 @@ def chats_export(ctx: click.Context, out: Path, resolved_only: bool) -> None:
     Customer and staff turns are exported (the assistant's own replies are not); a handoff
     closed after a staff reply is marked resolved, so the next ingest learns its answer.
     """
-    from .chat_export import export
-    from .conversations import ConversationStore
-    from .tickets import TicketStore
+    from app.handoff.chat_export import export
+    from app.conversations import ConversationStore
+    from app.handoff.tickets import TicketStore
 
     settings = _settings(ctx)
     data = Path(settings.data_dir)
@@ -338,7 +338,7 @@ def staff_new_token() -> None:
     """Make a bearer token for the staff API: give the token to the client, put its SHA-256 in ``staff_tokens``."""
     import secrets
 
-    from .web.auth import token_digest
+    from app.web.auth import token_digest
 
     token = secrets.token_urlsafe(32)
     click.echo(f"token:  {token}")
@@ -352,7 +352,7 @@ def staff_new_token() -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the HTTP service under gunicorn (threads), on the index in index_dir."""
-    from .server import run_gunicorn
+    from app.server import run_gunicorn
 
     settings = _settings(ctx, host=host, port=port, workers=workers)
     try:

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from .sqlite_local import ThreadLocalConnection
+from app.sqlite_local import ThreadLocalConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, created REAL NOT NULL, customer TEXT);

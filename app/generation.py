@@ -18,14 +18,14 @@ from ingest.embedders import Embedder
 from ingest.index import ShopIndex
 from ingest.records import Problem
 
-from .answer import Thresholds
-from .calibration import routing_for, thresholds_for
-from .catalogue.catalogue import Catalogue
-from .intents import IntentClassifier, bundled_examples, shop_examples
-from .products import ProductMatcher, load_glossary
-from .review_polarity import ReviewPolarity
-from .sentiment import SentimentClassifier
-from .settings import Settings
+from app.answering.answer import Thresholds
+from app.answering.calibration import routing_for, thresholds_for
+from app.catalogue.catalogue import Catalogue
+from app.routing.intents import IntentClassifier, bundled_examples, shop_examples
+from app.catalogue.products import ProductMatcher, load_glossary
+from app.routing.review_polarity import ReviewPolarity
+from app.routing.sentiment import SentimentClassifier
+from app.settings import Settings
 
 log = logging.getLogger("shopqa.generation")
 

@@ -15,20 +15,20 @@ from ingest.embedders import Embedder, make_embedder
 from ingest.index import ShopIndex
 from ingest.tokenize import tokenize
 
-from .answer import Answerer
-from .answer_model import AnswerModel
-from . import route_gate
-from .assistant import Assistant
-from .conversations import ConversationStore
-from .generation import Generation, manifest_stamp
-from .intents import IntentClassifier
-from .orders import SQLiteOrderStore
-from .sentiment import SentimentClassifier
-from .tickets import TicketStore
-from .llm import LLM, LlamaCppLLM, LLMError
-from .rerank import CrossEncoderReranker
-from .prompts import Prompts
-from .settings import Settings
+from app.answering.answer import Answerer
+from app.answering.answer_model import AnswerModel
+from app.routing import route_gate
+from app.assistant import Assistant
+from app.conversations import ConversationStore
+from app.generation import Generation, manifest_stamp
+from app.routing.intents import IntentClassifier
+from app.ordering.orders import SQLiteOrderStore
+from app.routing.sentiment import SentimentClassifier
+from app.handoff.tickets import TicketStore
+from app.models.llm import LLM, LlamaCppLLM, LLMError
+from app.models.rerank import CrossEncoderReranker
+from app.text.prompts import Prompts
+from app.settings import Settings
 
 log = logging.getLogger("shopqa.resources")
 
@@ -183,7 +183,7 @@ class Resources:
         learned answer model will read their meaning: the first questions then wait for none."""
         if self._fitted()[0] is None:
             return
-        from .candidates import warm_sentences
+        from app.answering.candidates import warm_sentences
 
         def run() -> None:
             try:

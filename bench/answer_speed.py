@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.baseline import build_retrieval_qa  # noqa: E402
+from app.evals.baseline import build_retrieval_qa  # noqa: E402
 
 # Benchmark inputs (customer questions about the sample shop), not results.
 FAQ_QUESTIONS_LIMIT = 30
@@ -103,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from app.resources import Resources
-    from app.retrieval import HybridRetriever
+    from app.answering.retrieval import HybridRetriever
     from app.settings import Settings
     from ingest.index import ShopIndex
 

@@ -105,7 +105,7 @@ def abstain_threshold(spec: str, max_false_abstain: float, limit: int | None) ->
     sys.modules["bench_datasets"] = bench_datasets  # dataclasses look their module up here
     spec_.loader.exec_module(bench_datasets)
 
-    from app.retrieval import HybridRetriever
+    from app.answering.retrieval import HybridRetriever
     from ingest.embedders import make_embedder
     from ingest.index import ShopIndex
 

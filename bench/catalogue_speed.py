@@ -23,8 +23,8 @@ sys.path.insert(0, str(REPO))
 
 from app.catalogue.answers import CatalogueAnswers  # noqa: E402
 from app.catalogue.catalogue import Catalogue  # noqa: E402
-from app.products import ProductMatcher  # noqa: E402
-from app.prompts import Prompts  # noqa: E402
+from app.catalogue.products import ProductMatcher  # noqa: E402
+from app.text.prompts import Prompts  # noqa: E402
 from ingest.graph import build  # noqa: E402
 from ingest.sources import catalog  # noqa: E402
 

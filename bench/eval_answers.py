@@ -235,7 +235,7 @@ def main() -> None:
     if args.limit is not None and args.limit < 2:
         parser.error("--limit must be >= 2")
 
-    from app.llm import LlamaCppLLM, LLMError
+    from app.models.llm import LlamaCppLLM, LLMError
     from app.settings import Settings
     from ingest.embedders import make_embedder
 

@@ -36,8 +36,8 @@ sys.path.append(str(REPO / "bench"))
 
 import datasets as ds  # noqa: E402
 
-from app.answer_model import AnswerModel, fit_logistic  # noqa: E402
-from app.candidates import ANSWERABILITY, FEATURES, question_features  # noqa: E402
+from app.answering.answer_model import AnswerModel, fit_logistic  # noqa: E402
+from app.answering.candidates import ANSWERABILITY, FEATURES, question_features  # noqa: E402
 from ingest.tokenize import tokenize  # noqa: E402
 
 DEV_SHOPS, SHOPS = ds.DEV_SHOPS_DIR, ds.DEV_SHOPS
@@ -74,7 +74,7 @@ def _row(answerer, question: str, history: list[dict], label_of) -> dict:
 
 def collect(embedder) -> list[dict]:
     """Feature rows for every dev-shop case and public question (cached in bench/out)."""
-    from app import shop_eval
+    from app.evals import shop_eval
 
     rows: list[dict] = []
     for name in SHOPS:

@@ -35,8 +35,9 @@ sys.path.append(str(REPO / "bench"))
 
 import datasets as ds  # noqa: E402
 
-from app import evaluation, route_gate  # noqa: E402
-from app.answer_model import fit_logistic  # noqa: E402
+from app.evals import evaluation
+from app.routing import route_gate  # noqa: E402
+from app.answering.answer_model import fit_logistic  # noqa: E402
 
 DEV_SHOPS, SHOPS = ds.DEV_SHOPS_DIR, ds.DEV_SHOPS
 CACHE = ds.OUT / "route_features.jsonl"
@@ -69,8 +70,8 @@ def public_messages() -> list[tuple[str, int, str]]:
 
 def shop_messages(name: str) -> list[tuple[str, int, str]]:
     """(text, label, case id) of one dev shop's cases."""
-    from app import shop_eval
-    from app.intents import taxonomy
+    from app.evals import shop_eval
+    from app.routing.intents import taxonomy
 
     routes = taxonomy()
     out = []

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.answer import Answerer, Thresholds
-from app.prompts import Prompts
-from app.rewrite import needs_context, standalone
+from app.answering.answer import Answerer, Thresholds
+from app.text.prompts import Prompts
+from app.answering.rewrite import needs_context, standalone
 from doubles import CannedLLM, CopyingLLM
 from ingest.chunking import count_tokens
 from ingest.index import ShopIndex
@@ -176,7 +176,7 @@ def test_context_budget_and_validation(index):
 
 
 def test_fuse_ranks_units_found_by_both_queries_first():
-    from app.retrieval import Hit, fuse
+    from app.answering.retrieval import Hit, fuse
     from ingest.index import UnitRow
 
     def unit(i):

@@ -1,7 +1,7 @@
-"""Word overlap across English and Chinese through shared concepts (app/bridge.py)."""
+"""Word overlap across English and Chinese through shared concepts (app/text/bridge.py)."""
 from __future__ import annotations
 
-from app.bridge import Bridge
+from app.text.bridge import Bridge
 from ingest.tokenize import tokenize
 
 

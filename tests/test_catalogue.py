@@ -14,8 +14,8 @@ import pytest
 from app.catalogue.answers import CatalogueAnswers
 from app.catalogue.catalogue import Catalogue, label
 from app.catalogue.units import number, quantities, value_quantity
-from app.products import ProductMatcher
-from app.prompts import Prompts
+from app.catalogue.products import ProductMatcher
+from app.text.prompts import Prompts
 from ingest.graph import build
 from ingest.sources import catalog
 

@@ -143,7 +143,7 @@ def test_a_chinese_heading_labels_with_a_full_width_colon():
 
 
 def test_an_extractive_answer_quotes_the_whole_row():
-    from app.grounding import extractive
+    from app.answering.grounding import extractive
 
     passages = ["International shipping > Rates\n" + chunk_article(SHIPPING_MD, 220)[0][1]]
     picked = [s for _, s in extractive("How much is shipping to Canada?", passages, max_sentences=1)]

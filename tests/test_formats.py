@@ -117,7 +117,7 @@ def test_intents_folder_is_checked_not_indexed(shop_copy):
 
 
 def test_ingest_and_service_agree_on_intent_files(shop_copy):
-    from app.intents import EXTENSIONS, shop_examples
+    from app.routing.intents import EXTENSIONS, shop_examples
     from ingest.scan import PARSERS
 
     assert PARSERS["intents"].EXTENSIONS == EXTENSIONS

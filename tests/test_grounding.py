@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.grounding import check, extractive, focus, plain, prefer, rank_sentences
+from app.answering.grounding import check, extractive, focus, plain, prefer, rank_sentences
 from ingest.chunking import count_tokens
 
 P = ["Return policy > Window\nYou can return any item within 30 days of delivery. Items must be unused.",
@@ -59,7 +59,7 @@ def test_extractive_uses_meaning_across_languages():
 
 
 def test_sentence_gate_streams_only_grounded_sentences():
-    from app.grounding import SentenceGate
+    from app.answering.grounding import SentenceGate
 
     out: list[str] = []
     gate = SentenceGate(["Refunds take 5-7 business days.", "Support answers Monday to Friday."], out.append)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.long_message import the_ask
+from app.text.long_message import the_ask
 from app.resources import Resources
 from app.settings import Settings
 

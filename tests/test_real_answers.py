@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.answer import Answerer
-from app.calibration import thresholds_for
-from app.grounding import check
-from app.llm import LlamaCppLLM
-from app.prompts import Prompts
+from app.answering.answer import Answerer
+from app.answering.calibration import thresholds_for
+from app.answering.grounding import check
+from app.models.llm import LlamaCppLLM
+from app.text.prompts import Prompts
 from app.settings import Settings
 from ingest.index import ShopIndex
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.retrieval import HybridRetriever
+from app.answering.retrieval import HybridRetriever
 from ingest.embedders import SentenceTransformerEmbedder, make_embedder
 from ingest.index import ShopIndex
 from shopdata import do_ingest

@@ -280,7 +280,7 @@ def test_no_failed_request_while_an_ingest_swaps_the_index(shop_copy, hash_embed
 
 @pytest.mark.parametrize("kind,code", [("unexpected", "internal"), ("llm", "llm_error")])
 def test_customers_never_see_exception_text(tiny_index, hash_embedder, tmp_path, monkeypatch, caplog, kind, code):
-    from app.llm import LLMError
+    from app.models.llm import LLMError
 
     client, res = make_client(tiny_index, hash_embedder, tmp_path, llm=CopyingLLM())
     error = (RuntimeError("db password=hunter2 at /srv/shopqa/secret.sqlite") if kind == "unexpected" else

@@ -15,10 +15,10 @@ import networkx as nx
 from ingest.chunking import count_tokens
 from ingest.tokenize import _EN_STOP
 
-from .. import products
-from ..products import COMPAT, Mention, ProductMatcher, _FILLER, _QUESTION_WORDS
-from .catalogue import Catalogue, label
-from .search import REQUEST, ProductSearch
+from app.catalogue import products
+from app.catalogue.products import COMPAT, Mention, ProductMatcher, _FILLER, _QUESTION_WORDS
+from app.catalogue.catalogue import Catalogue, label
+from app.catalogue.search import REQUEST, ProductSearch
 
 # Words that ask for what goes with a product: accessories, spares, refills, care products.
 LIST = re.compile(r"\b(accessor(?:y|ies)|add-?ons?|extras|spares?|replacements?|refills?|go(?:es)? with|"

@@ -15,9 +15,10 @@ from typing import Callable
 
 import networkx as nx
 
-from .units import Quantity, key_unit, value_quantity
+from app.catalogue.units import Quantity, key_unit, value_quantity
+from app.paths import DATA
 
-WORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "attribute_words.json"
+WORDS_FILE = DATA / "attribute_words.json"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 

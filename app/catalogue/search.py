@@ -18,10 +18,10 @@ import networkx as nx
 
 from ingest.tokenize import _EN_STOP
 
-from .. import products
-from ..products import _FILLER, _QUESTION_WORDS, ProductMatcher
-from .catalogue import Catalogue, key_words, load_superlatives
-from .units import UNITS, amount, number, quantities
+from app.catalogue import products
+from app.catalogue.products import _FILLER, _QUESTION_WORDS, ProductMatcher
+from app.catalogue.catalogue import Catalogue, key_words, load_superlatives
+from app.catalogue.units import UNITS, amount, number, quantities
 
 _NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+)"
 _CUR_BEFORE = r"(?:(?:s|us|hk|a|c|nz)?\$|£|€|¥|￥|rmb\s*|usd\s*|gbp\s*|sgd\s*|cny\s*|eur\s*)"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from flask import Flask, g, request
 
-from ..resources import Resources
-from ..settings import Settings
-from . import errors
-from .runtime import Metrics, QueuedLLM, RateLimiter
+from app.resources import Resources
+from app.settings import Settings
+from app.web import errors
+from app.web.runtime import Metrics, QueuedLLM, RateLimiter
 
 
 def _secret_key(settings: Settings) -> str:
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.extensions["shopqa_runtime"] = {"limiter": RateLimiter(settings.rate_limit_per_minute), "metrics": metrics}
     logging.getLogger("shopqa").setLevel(logging.INFO)
 
-    from . import auth, chat, health, openai_compat, ops, pages, search, staff
+    from app.web import auth, chat, health, openai_compat, ops, pages, search, staff
 
     for module in (health, search, chat, openai_compat, staff, auth, pages, ops):
         app.register_blueprint(module.bp)

@@ -18,8 +18,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from ingest.chunking import count_tokens
 
-from .chat import answer, check_message, json_body, rate_limit
-from .errors import ApiError
+from app.web.chat import answer, check_message, json_body, rate_limit
+from app.web.errors import ApiError
 
 bp = Blueprint("openai", __name__)
 ROLE_MAP = {"user": "customer", "assistant": "assistant"}

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..retrieval import HybridRetriever
-from .auth import current_staff
-from .errors import NOT_READY_MESSAGE
-from .highlight import mark
+from app.answering.retrieval import HybridRetriever
+from app.web.auth import current_staff
+from app.web.errors import NOT_READY_MESSAGE
+from app.web.highlight import mark
 
 bp = Blueprint("search", __name__)
 TYPES = {"doc", "faq", "product", "chat"}

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify
 
-from .auth import staff_required
-from .chat import json_body
-from .errors import ApiError
+from app.web.auth import staff_required
+from app.web.chat import json_body
+from app.web.errors import ApiError
 
 bp = Blueprint("staff", __name__, url_prefix="/api/staff")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .retrieval import Hit
+from app.answering.retrieval import Hit
 
 
 class CrossEncoderReranker:

@@ -26,7 +26,7 @@ import numpy as np
 from ingest.chunking import detect_lang, split_sentences
 from ingest.tokenize import tokenize
 
-from .bridge import ASKING, Bridge
+from app.text.bridge import ASKING, Bridge
 
 # -- what a question asks for -----------------------------------------------------------------
 ASKS = {
@@ -185,7 +185,7 @@ def passage_sentences(text: str, unit_type: str) -> list[str]:
         if unit_type == "faq":
             return [reply.group(1).replace("\n", " ").strip()]
         body = reply.group(1)
-    from .grounding import _with_labels  # the label-joining rule ("Price: 34.00 USD") is grounding's
+    from app.answering.grounding import _with_labels  # the label-joining rule ("Price: 34.00 USD") is grounding's
 
     return [s for s in _with_labels(split_sentences(body.replace("\n", " "))) if len(s) >= MIN_CHARS]
 
@@ -331,7 +331,7 @@ def question_features(question: str, candidates: list[Candidate], context: Seque
     asked_zh = detect_lang(message or question) == "zh"
     other = [bool(_CJK.search(text[:300])) != asked_zh for text in context[:3]]
     # With passages in the other language, coverage and the rarest missing term are also read
-    # through the shared concepts (app/bridge.py).
+    # through the shared concepts (app/text/bridge.py).
     context_cov, rare_missing, neutral = Bridge.of(index).evidence(
         weights.weight, weights.unknown, q_terms, context_terms,
         weights.coverage(q_terms, context_terms) if q_terms else 0.0, rare_missing, other, mixed=True)
@@ -357,6 +357,6 @@ def select(question: str, ranked: list[tuple[float, int, int, str]], max_sentenc
     Sentences under half the best one's probability add noise, not answers; a quoted sentence
     brings the next one of its passage when the answer runs on into it (the extractive rule).
     """
-    from .grounding import extractive
+    from app.answering.grounding import extractive
 
     return extractive(question, [], max_sentences, max_chars, ranked=ranked, passage_floor=False)

@@ -2,7 +2,7 @@
 
 A logistic regression over the shop's embedder, trained on the bundled English and Chinese
 examples (app/data/sentiment.jsonl, written for shopqa), decides negative / neutral / positive.
-For Chinese text a review model (app/review_polarity.py: words and characters, plus the e5-small
+For Chinese text a review model (app/routing/review_polarity.py: words and characters, plus the e5-small
 vector when that is the embedder) also has a say in which way a non-neutral message leans: the share it decides grows with the message's share of Chinese
 characters, and P(neutral) is left as the embedding model gave it, so neutral questions stay
 neutral. The score is P(positive) minus P(negative); "strongly negative" (a handoff trigger)
@@ -21,10 +21,10 @@ import numpy as np
 
 from ingest.embedders import Embedder
 
-from .classify import EmbeddingClassifier
-from .review_polarity import ReviewPolarity, cjk_share
+from app.routing.classify import EmbeddingClassifier
+from app.routing.review_polarity import ReviewPolarity, cjk_share
+from app.paths import DATA
 
-DATA = Path(__file__).with_name("data")
 LABELS = ("negative", "neutral", "positive")
 
 

@@ -6,8 +6,9 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from app.paths import PROMPTS
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+PROMPTS_DIR = PROMPTS
 LANG_NAMES = {"en": "English", "zh": "Simplified Chinese"}
 
 

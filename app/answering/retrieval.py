@@ -11,7 +11,7 @@ import numpy as np
 from ingest.chunking import detect_lang
 from ingest.index import ShopIndex, UnitRow
 
-from .bridge import Bridge
+from app.text.bridge import Bridge
 
 
 @dataclass
@@ -73,7 +73,7 @@ class HybridRetriever:
         keyword_lists = [keyword]
         if mode != "dense" and self.cross_lingual and len(self.index.languages) > 1:
             # Words never meet across languages: the query's concepts in the other language's
-            # words ("斑贴测试" -> "patch test", app/bridge.py) search the keyword index too.
+            # words ("斑贴测试" -> "patch test", app/text/bridge.py) search the keyword index too.
             lang = lang or detect_lang(query)
             bridge = Bridge.of(self.index)
             for other in sorted(self.index.languages):

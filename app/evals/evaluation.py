@@ -26,12 +26,12 @@ import numpy as np
 
 from ingest.embedders import make_embedder
 
-from .calibration import routing_for
-from .intents import OUT_OF_SCOPE, IntentClassifier, bundled_examples
-from .review_polarity import ReviewPolarity
-from .sentiment import SentimentClassifier
-from .settings import Settings
-from .vectors import cached_queries
+from app.answering.calibration import routing_for
+from app.routing.intents import OUT_OF_SCOPE, IntentClassifier, bundled_examples
+from app.routing.review_polarity import ReviewPolarity
+from app.routing.sentiment import SentimentClassifier
+from app.settings import Settings
+from app.routing.vectors import cached_queries
 
 BITEXT_MAP = {
     "cancel_order": "cancel_order", "check_cancellation_fee": "cancel_order",

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from .answer import Thresholds
-from .settings import Settings
+from app.answering.answer import Thresholds
+from app.settings import Settings
+from app.paths import DATA
 
-CALIBRATION = Path(__file__).with_name("data") / "calibration.json"
+CALIBRATION = DATA / "calibration.json"
 
 
 def thresholds_for(embedder_id: str, settings: Settings | None = None) -> Thresholds:

@@ -21,15 +21,18 @@ from ingest.chunking import count_tokens, detect_lang
 from ingest.index import ShopIndex
 from ingest.tokenize import tokenize
 
-from . import candidates as cands
-from . import generation_check, grounding, products, rewrite
-from .answer_model import ABSTAIN, ANSWER, PARTIAL, AnswerModel
-from .candidates import select
-from .catalogue.answers import CatalogueAnswers
-from .catalogue.catalogue import Catalogue
-from .llm import LLM, LLMBusy
-from .prompts import LANG_NAMES, Prompts
-from .retrieval import Hit, HybridRetriever, fuse
+from app.answering import candidates as cands
+from app.answering import generation_check
+from app.answering import grounding
+from app.catalogue import products
+from app.answering import rewrite
+from app.answering.answer_model import ABSTAIN, ANSWER, PARTIAL, AnswerModel
+from app.answering.candidates import select
+from app.catalogue.answers import CatalogueAnswers
+from app.catalogue.catalogue import Catalogue
+from app.models.llm import LLM, LLMBusy
+from app.text.prompts import LANG_NAMES, Prompts
+from app.answering.retrieval import Hit, HybridRetriever, fuse
 
 # Same-language sentences ranked by meaning as well as shared words: the best this many by
 # shared words are embedded (about 15 ms each on two cores); across languages, all are.

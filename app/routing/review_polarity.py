@@ -21,8 +21,9 @@ from typing import Sequence
 import numpy as np
 
 from ingest.tokenize import _CJK_RUN
+from app.paths import DATA
 
-DEFAULT_PATH = Path(__file__).with_name("data") / "review_polarity_zh.npz"
+DEFAULT_PATH = DATA / "review_polarity_zh.npz"
 N_FEATURES = 2 ** 18
 CHAR_NGRAMS = (1, 2, 3)
 BLOCKS = ("words", "chars")

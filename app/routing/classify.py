@@ -18,7 +18,7 @@ import numpy as np
 
 from ingest.embedders import Embedder
 
-from .vectors import cached_queries
+from app.routing.vectors import cached_queries
 
 
 class EmbeddingClassifier:

@@ -11,8 +11,9 @@ from pathlib import Path
 import networkx as nx
 
 from ingest.tokenize import _CJK_RUN, _EN_STOP, _jieba, stem
+from app.paths import DATA
 
-GLOSSARY = Path(__file__).with_name("data") / "glossary.json"
+GLOSSARY = DATA / "glossary.json"
 _WORDS = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[\u3400-\u9fff]+")
 # Words that ask whether things fit together.
 COMPAT = re.compile(r"\b(fit|fits|compatible|compatibility|work with|works with|suitable|use with)\b|"

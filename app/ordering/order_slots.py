@@ -1,11 +1,11 @@
 """What a customer's reply to the order flow holds: an order number, an email, a yes or no,
 a new address. Pure text functions, shared by the router (does this message answer the
-flow?) and the flow itself (app/order_flow.py)."""
+flow?) and the flow itself (app/ordering/order_flow.py)."""
 from __future__ import annotations
 
 import re
 
-from .orders import MIN_ADDRESS_CHARS, normalise_id, shape
+from app.ordering.orders import MIN_ADDRESS_CHARS, normalise_id, shape
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Order numbers: letters-digits codes (LM-100231, A1043) or long digit runs, optionally after '#'.

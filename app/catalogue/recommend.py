@@ -13,7 +13,7 @@ import networkx as nx
 
 from ingest.graph import customer_node
 
-from . import products
+from app.catalogue import products
 
 # How much each kind of evidence counts when suggestions are merged.
 WEIGHTS = {"accessory": 3.0, "bought_together": 2.0, "personal": 1.5, "similar": 1.0, "search": 1.0}

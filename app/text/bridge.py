@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.tokenize import tokenize
+from app.paths import DATA
 
-TERMS = Path(__file__).with_name("data") / "bilingual_terms.txt"
+TERMS = DATA / "bilingual_terms.txt"
 # Words that ask rather than name what is asked about.
 ASKING = frozenset("what whats how when where which who why can could do does did is are was were will would "
                     "should may much many any 吗 呢 什么 怎么 怎样 哪 哪些 多少 几 是否 能否 可以 能".split())

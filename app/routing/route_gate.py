@@ -29,9 +29,9 @@ from typing import Sequence
 
 from ingest.tokenize import tokenize
 
-from .bridge import Bridge
-from .answer_model import Logistic, fitted_for
-from .candidates import TermWeights
+from app.text.bridge import Bridge
+from app.answering.answer_model import Logistic, fitted_for
+from app.answering.candidates import TermWeights
 
 ROUTES = ("out_of_scope", "recommend", "feedback", "chitchat", "handoff", "order", "complaint", "knowledge")
 FEATURES = ("top_dense", "faq_q", "context_cov", "missing_rare", "confidence", "similarity",
@@ -83,7 +83,7 @@ def features(message: str, route: str, confidence: float, similarity: float, oos
     dense = max((h.dense_score for h in published[:5] if h.dense_score is not None), default=abstain_threshold - 0.1)
     asked_zh = bool(_CJK.search(message))
     other = [bool(_CJK.search(h.unit.text[:300])) != asked_zh for h in published[:3]]
-    # Across languages, through shared concepts (app/bridge.py).
+    # Across languages, through shared concepts (app/text/bridge.py).
     context_cov, missing_rare, neutral = Bridge.of(index).evidence(
         weights.weight, weights.unknown, terms, context, weights.coverage(terms, context) if terms else 0.0,
         max((weights.weight(t) for t in missing), default=0.0) / weights.unknown, other)

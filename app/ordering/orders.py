@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Protocol
 
-from .sqlite_local import ThreadLocalConnection
+from app.sqlite_local import ThreadLocalConnection
 
 log = logging.getLogger("shopqa.orders")
 
@@ -91,7 +91,7 @@ def shape(code: str) -> str:
 
 
 class OrderStore(Protocol):
-    """What the order tools (app/order_flow.py) need from a shop platform: SQLiteOrderStore
+    """What the order tools (app/ordering/order_flow.py) need from a shop platform: SQLiteOrderStore
     implements it over the ingested orders; a platform's API could implement it instead."""
 
     max_failures: int  # failed verifications before a session is locked

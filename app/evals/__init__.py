@@ -1,0 +1,1 @@
+"""Measuring shopqa: public benchmarks, dev-shop evaluation and the RetrievalQA baseline."""

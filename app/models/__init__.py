@@ -1,0 +1,1 @@
+"""Model runtimes the service loads: the local LLM and the optional cross-encoder reranker."""

@@ -1,0 +1,1 @@
+"""Reading a message and choosing its route: intent, sentiment, injection, the evidence gate."""

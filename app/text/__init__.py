@@ -1,0 +1,1 @@
+"""Language helpers shared by the pipeline: bilingual terms, long messages, questions, prompts."""
