@@ -71,6 +71,27 @@ class Reply:
                 "handoff": self.handoff, "lang": self.lang, "timings_ms": self.timings_ms, **self.details}
 
 
+@dataclass
+class Turn:
+    """One customer message on its way through the router: what was read from it once, and what
+    the routing stages decide. Each stage of ``Assistant._route`` reads and adds to it."""
+
+    message: str  # the ask of a long message, else the message
+    session_id: str
+    history: list[dict]
+    state: dict  # the session's dialogue state (the order flow owns state["order"])
+    lang: str
+    intent: IntentResult
+    mood: Sentiment
+    vector: Any  # the message's query embedding, shape (1, dim)
+    on_token: Callable[[str], None] | None = None
+    injection: bool = False
+    base: dict = field(default_factory=dict)  # the Reply fields every route shares
+    knowledge_first: bool = False  # the route gate: the shop's passages should answer it
+    gate_p: float | None = None
+    follows_up: bool = False  # an elliptical follow-up of a knowledge answer
+
+
 class Assistant:
     """The conversation-level pipeline; cheap to build per request from warm components."""
 
@@ -127,8 +148,7 @@ class Assistant:
                         lang)
         routed_ms = round((time.perf_counter() - start) * 1000, 2)
 
-        reply = self._route(ask, session_id, history, state, lang, intent, mood, on_token, vector,
-                            injection=injection)
+        reply = self._route(Turn(ask, session_id, history, state, lang, intent, mood, vector, on_token, injection))
         if ask != message:
             reply.details["ask"] = ask
         reply.timings_ms = {"routing": routed_ms, **reply.timings_ms}
@@ -193,97 +213,128 @@ class Assistant:
         confidence = dict(intent.alternatives).get(best, 0.0)
         return IntentResult(best, meta["coarse"], meta["route"], confidence, intent.similarity, intent.alternatives)
 
-    def _route(self, message: str, session_id: str, history: list[dict], state: dict, lang: str,
-               intent: IntentResult, mood: Sentiment, on_token, vector=None, injection: bool = False) -> Reply:
-        msg = self.prompts.message
-        base = dict(session_id=session_id, lang=lang, intent=intent.as_dict(), sentiment=mood.as_dict())
+    def _route(self, turn: Turn) -> Reply:
+        """The routing stages in order; the first that answers the turn wins."""
+        turn.base = dict(session_id=turn.session_id, lang=turn.lang, intent=turn.intent.as_dict(),
+                         sentiment=turn.mood.as_dict())
+        for stage in (self._held_by_person, self._declined, self._weigh_evidence, self._for_a_person,
+                      self._order_tools):
+            reply = stage(turn)
+            if reply is not None:
+                return reply
+        return self._tone(self._answer_by_route(turn, self._choose_route(turn)), turn.mood, turn.lang)
 
-        ticket = self.tickets.open_for(session_id)
-        if ticket:  # a person owns the conversation now; the bot stays out of it
-            return Reply(answer=msg("handoff_existing", lang, ticket=ticket["ref"]), path="handoff", route="handoff",
-                         handoff={"reason": ticket["reason"], "ticket": ticket["ref"], "existing": True}, **base)
+    # -- the routing stages ------------------------------------------------------------------
+    def _held_by_person(self, turn: Turn) -> Reply | None:
+        """A person owns the conversation now: the bot stays out of it."""
+        ticket = self.tickets.open_for(turn.session_id)
+        if not ticket:
+            return None
+        return Reply(answer=self.prompts.message("handoff_existing", turn.lang, ticket=ticket["ref"]), path="handoff",
+                     route="handoff", handoff={"reason": ticket["reason"], "ticket": ticket["ref"], "existing": True},
+                     **turn.base)
 
-        if injection:  # declined politely; not a question, not for a person
-            return Reply(answer=msg("out_of_scope", lang), path="out_of_scope", route="out_of_scope", **base,
-                         details={"guard": "prompt_injection"})
-        # Route with evidence: a message the intent model sends away from the shop's knowledge
-        # is searched first, and the fitted gate weighs what the shop's passages say.
-        knowledge_first, gate_p = False, None
+    def _declined(self, turn: Turn) -> Reply | None:
+        """An injection attempt is declined politely; not a question, not for a person."""
+        if not turn.injection:
+            return None
+        return Reply(answer=self.prompts.message("out_of_scope", turn.lang), path="out_of_scope",
+                     route="out_of_scope", **turn.base, details={"guard": "prompt_injection"})
+
+    def _weigh_evidence(self, turn: Turn) -> None:
+        """Route with evidence: a message the intent model sends away from the shop's knowledge
+        is searched first, and the fitted gate weighs what the shop's passages say."""
+        intent = turn.intent
         if intent.route != "knowledge" or intent.intent == "complaint":
-            knowledge_first, gate_p = self._knowledge_first(message, vector, intent)
-            if gate_p is not None:
-                base["intent"] = {**base["intent"], "knowledge_p": round(gate_p, 4)}
+            turn.knowledge_first, turn.gate_p = self._knowledge_first(turn.message, turn.vector, intent)
+            if turn.gate_p is not None:
+                turn.base["intent"] = {**turn.base["intent"], "knowledge_p": round(turn.gate_p, 4)}
+        return None
+
+    def _for_a_person(self, turn: Turn) -> Reply | None:
+        """An explicit ask for a person, or an upset customer, goes to a person. One who also asks
+        something the shop answers ("how many days do i have to report it") gets that answer now
+        as well, not only a wait; one who only vents or demands ("今天必须给我个说法！") gets the person."""
+        intent, mood, message = turn.intent, turn.mood, turn.message
         asks_person = bool(ASKS_FOR_PERSON.search(message))
         if intent.intent == "human_agent" and (asks_person or (intent.confidence >= HANDOFF_CONFIDENCE
-                                                               and not knowledge_first)):
-            return self._handoff_reply("customer_asked", base)
-        # An upset customer goes to a person. One who also asks something the shop answers
-        # ("how many days do i have to report it") gets that answer now as well, not only a
-        # wait; one who only vents or demands ("今天必须给我个说法！") gets the person.
+                                                               and not turn.knowledge_first)):
+            return self._handoff_reply("customer_asked", turn.base)
         question = asks_question(message)
         upset = ("strong_negative_sentiment" if mood.strongly_negative else
                  "complaint_negative" if intent.coarse == "complaint" and mood.label == "negative"
-                 and not (knowledge_first and question) else None)
-        if upset:
-            if question and extract_order_id(message, self.orders.id_shapes()) is None:
-                reply = self._knowledge(message, history, lang, base, mood, on_token, vector)
-                if reply.path not in (ABSTAINED, "partial"):
-                    reply.handoff = {"reason": upset, "answered": True}
-                    return self._tone(reply, mood, lang)
-            return self._handoff_reply(upset, base)
+                 and not (turn.knowledge_first and question) else None)
+        if not upset:
+            return None
+        if question and extract_order_id(message, self.orders.id_shapes()) is None:
+            reply = self._knowledge(message, turn.history, turn.lang, turn.base, mood, turn.on_token, turn.vector)
+            if reply.path not in (ABSTAINED, "partial"):
+                reply.handoff = {"reason": upset, "answered": True}
+                return self._tone(reply, mood, turn.lang)
+        return self._handoff_reply(upset, turn.base)
 
-        if intent.intent == "out_of_scope":
-            intent = self._rescue(message, intent)
-            base["intent"] = {**intent.as_dict(), **({"rescued_from": "out_of_scope"}
-                                                     if intent.intent != "out_of_scope" else {}),
-                              **({"knowledge_p": round(gate_p, 4)} if gate_p is not None else {})}
-
-        last = next((h for h in reversed(history) if h.get("role") == "assistant"), None)
+    def _order_tools(self, turn: Turn) -> Reply | None:
+        """The order tools keep priority when the message names an order or a flow awaits an
+        answer; a policy question about orders ("can I add items after ordering?") that the
+        shop's passages answer goes to the knowledge instead. The flow decides; it owns its state."""
+        if turn.intent.intent == "out_of_scope":
+            intent = turn.intent = self._rescue(turn.message, turn.intent)
+            turn.base["intent"] = {**intent.as_dict(), **({"rescued_from": "out_of_scope"}
+                                                          if intent.intent != "out_of_scope" else {}),
+                                   **({"knowledge_p": round(turn.gate_p, 4)} if turn.gate_p is not None else {})}
+        last = next((h for h in reversed(turn.history) if h.get("role") == "assistant"), None)
         # "and for PayPal?": an elliptical follow-up continues the previous (knowledge) topic;
         # its few words say little about intent.
-        follows_up = bool(last and last.get("route") in ("knowledge", "recommend") and rewrite.needs_context(message)
-                          and not THANKS.search(message) and intent.confidence < HANDOFF_CONFIDENCE)
-        # The order tools keep priority when the message names an order or a flow awaits an
-        # answer; a policy question about orders ("can I add items after ordering?") that the
-        # shop's passages answer goes to the knowledge instead. The flow decides; it owns its state.
-        if self.flow.takes(state, message, intent.intent, knowledge_first=knowledge_first, follows_up=follows_up):
-            step = self.flow.handle(session_id, message, intent.intent, state, lang)
-            verified = self.flow.verified(state)
-            reply = Reply(answer=step.text, path="order_tool", route="order", **base,
-                          details={"order_step": step.step, "order_action": step.action,
-                                   "order_id": step.order_id if step.order_id in verified else None})
-            if step.handoff_reason:
-                reply.handoff = {"reason": step.handoff_reason}
-            return self._tone(reply, mood, lang)
-        self.flow.step_aside(state)  # the customer moved on: the flow's pending question is dropped
+        turn.follows_up = bool(last and last.get("route") in ("knowledge", "recommend")
+                               and rewrite.needs_context(turn.message) and not THANKS.search(turn.message)
+                               and turn.intent.confidence < HANDOFF_CONFIDENCE)
+        state = turn.state
+        if not self.flow.takes(state, turn.message, turn.intent.intent, knowledge_first=turn.knowledge_first,
+                               follows_up=turn.follows_up):
+            self.flow.step_aside(state)  # the customer moved on: the flow's pending question is dropped
+            return None
+        step = self.flow.handle(turn.session_id, turn.message, turn.intent.intent, state, turn.lang)
+        verified = self.flow.verified(state)
+        reply = Reply(answer=step.text, path="order_tool", route="order", **turn.base,
+                      details={"order_step": step.step, "order_action": step.action,
+                               "order_id": step.order_id if step.order_id in verified else None})
+        if step.handoff_reason:
+            reply.handoff = {"reason": step.handoff_reason}
+        return self._tone(reply, turn.mood, turn.lang)
 
-        route = "knowledge" if follows_up else intent.route
+    def _choose_route(self, turn: Turn) -> str:
+        """The route of a message no earlier stage took: the intent's, overruled towards the
+        shop's knowledge by a follow-up, a question, the evidence gate or a curated FAQ."""
+        route = "knowledge" if turn.follows_up else turn.intent.route
         if route == "handoff":  # an unsure human_agent guess ("when is support open?"): answer it
             route = "knowledge"
-        if route == "feedback" and asks_question(message):
+        if route == "feedback" and asks_question(turn.message):
             # A question is not feedback ("Do you offer a student discount?" got "thank you
             # for your feedback"): the shop's knowledge answers it or says it does not know.
             route = "knowledge"
-        if route != "knowledge" and knowledge_first:
+        if route != "knowledge" and turn.knowledge_first:
             route = "knowledge"
-            base["intent"] = {**base["intent"], "overruled_by": "evidence"}
-        if route in ("recommend", "out_of_scope") and self._curated_faq(vector):
+            turn.base["intent"] = {**turn.base["intent"], "overruled_by": "evidence"}
+        if route in ("recommend", "out_of_scope") and self._curated_faq(turn.vector):
             # The shop's own FAQ answers it verbatim ("What does gift wrap cost?"), whatever the
             # intent model guessed: an FAQ match above the curated threshold is the stronger signal.
             route = "knowledge"
-            base["intent"] = {**base["intent"], "overruled_by": "faq"}
+            turn.base["intent"] = {**turn.base["intent"], "overruled_by": "faq"}
+        return route
+
+    def _answer_by_route(self, turn: Turn, route: str) -> Reply:
+        """The reply of the chosen route."""
+        msg, lang, base = self.prompts.message, turn.lang, turn.base
         if route == "recommend":
-            reply = self._recommend(message, state, lang, base, vector, history)
-        elif route == "chitchat":
-            key = "thanks" if THANKS.search(message) else "greeting"
-            reply = Reply(answer=msg(key, lang), path="chitchat", route="chitchat", **base)
-        elif route == "out_of_scope":
-            reply = Reply(answer=msg("out_of_scope", lang), path="out_of_scope", route="out_of_scope", **base)
-        elif route == "feedback":
-            reply = Reply(answer=msg("feedback_thanks", lang), path="feedback", route="feedback", **base)
-        else:
-            reply = self._knowledge(message, history, lang, base, mood, on_token, vector)
-        return self._tone(reply, mood, lang)
+            return self._recommend(turn.message, turn.state, lang, base, turn.vector, turn.history)
+        if route == "chitchat":
+            key = "thanks" if THANKS.search(turn.message) else "greeting"
+            return Reply(answer=msg(key, lang), path="chitchat", route="chitchat", **base)
+        if route == "out_of_scope":
+            return Reply(answer=msg("out_of_scope", lang), path="out_of_scope", route="out_of_scope", **base)
+        if route == "feedback":
+            return Reply(answer=msg("feedback_thanks", lang), path="feedback", route="feedback", **base)
+        return self._knowledge(turn.message, turn.history, lang, base, turn.mood, turn.on_token, turn.vector)
 
     def _knowledge(self, message: str, history: list[dict], lang: str, base: dict, mood: Sentiment,
                    on_token, vector=None) -> Reply:

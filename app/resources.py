@@ -62,9 +62,8 @@ class Resources:
         """
         try:
             self.embedder.warm_up()
-            live = self.generation()
+            self.generation()  # builds the live generation and starts embedding its sentences
             tokenize("预热")
-            self._warm_sentences(live.index)
             self.orders()
             if self.reranker is not None:
                 self.reranker.warm_up()

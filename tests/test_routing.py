@@ -11,6 +11,7 @@ import pytest
 
 from app.handoff.chat_export import export
 from app.routing.intents import IntentClassifier, bundled_examples, shop_examples
+from app.assistant import Turn
 from app.ordering.order_flow import OrderFlow
 from app.ordering.orders import OrderError, SQLiteOrderStore
 from app.text.prompts import Prompts
@@ -63,11 +64,11 @@ def test_concurrent_messages_of_one_session_are_answered_in_turn(res, monkeypatc
 
     route = Assistant._route
 
-    def slow_counting_route(self, message, session_id, history, state, *args, **kwargs):
-        seen = state.get("turns", 0)
+    def slow_counting_route(self, turn):
+        seen = turn.state.get("turns", 0)
         threading.Event().wait(0.05)  # the answer takes a while: the window a second message hits
-        state["turns"] = seen + 1
-        return route(self, message, session_id, history, state, *args, **kwargs)
+        turn.state["turns"] = seen + 1
+        return route(self, turn)
 
     monkeypatch.setattr(Assistant, "_route", slow_counting_route)
     session = res.assistant().handle("hello").session_id
@@ -511,8 +512,8 @@ def test_a_question_is_not_feedback(res):
     assistant = res.assistant()
     feedback = IntentResult("feedback_suggestion", "suggestion", "feedback", 0.9, 0.9, [("feedback_suggestion", 0.9)])
     neutral = Sentiment("neutral", 0.0, False)
-    said = assistant._route("You should offer tall sizes.", "s1", [], {}, "en", feedback, neutral, None)
-    asked = assistant._route("Do you offer a student discount?", "s2", [], {}, "en", feedback, neutral, None)
+    said = assistant._route(Turn("You should offer tall sizes.", "s1", [], {}, "en", feedback, neutral, None))
+    asked = assistant._route(Turn("Do you offer a student discount?", "s2", [], {}, "en", feedback, neutral, None))
     assert said.route == "feedback" and asked.route == "knowledge"
 
 
@@ -534,17 +535,17 @@ def test_an_upset_customer_who_asks_gets_the_answer_and_a_person(res, monkeypatc
         return answer
 
     monkeypatch.setattr(assistant, "_knowledge", knowledge("extractive"))
-    reply = assistant._route("the pump came cracked. how many days do i have to report it", "s1", [], {}, "en",
-                             complaint, furious, None)
+    reply = assistant._route(Turn("the pump came cracked. how many days do i have to report it", "s1", [], {}, "en",
+                             complaint, furious, None))
     assert reply.route == "knowledge" and "7 days" in reply.answer
     assert reply.handoff == {"reason": "strong_negative_sentiment", "answered": True}
     # Nothing found: the person alone; venting without a question: the person, nothing searched.
     monkeypatch.setattr(assistant, "_knowledge", knowledge("abstained"))
-    unanswered = assistant._route("why has nobody answered my emails??", "s2", [], {}, "en", complaint, furious, None)
+    unanswered = assistant._route(Turn("why has nobody answered my emails??", "s2", [], {}, "en", complaint, furious, None))
     assert unanswered.route == "handoff" and unanswered.answer == ""
     asked.clear()
-    vent = assistant._route("Worst service ever. I want my money back today.", "s3", [], {}, "en",
-                            complaint, furious, None)
+    vent = assistant._route(Turn("Worst service ever. I want my money back today.", "s3", [], {}, "en",
+                            complaint, furious, None))
     assert vent.route == "handoff" and vent.handoff["reason"] == "strong_negative_sentiment" and not asked
 
 

@@ -60,3 +60,16 @@ def test_reload_after_new_generation(shop_copy, tmp_path, hash_embedder):
     do_ingest(shop_copy, index_dir, hash_embedder)
     assert res.index().generation != old.generation and res.index().keyword_search("gift cards", 1)
     assert old.keyword_search("refund", 1)  # a request holding the old generation still works
+
+
+def test_a_generation_is_built_and_its_sentences_embedded_once(tiny_index, hash_embedder, tmp_path, monkeypatch):
+    # Warm-up builds the live generation; embedding its answer candidates in the background
+    # twice (as a bug once did) halved the speed of every request while it ran.
+    embedded = []
+    monkeypatch.setattr(Resources, "_warm_sentences", lambda self, index: embedded.append(index.generation))
+    res = Resources(Settings(index_dir=tiny_index, data_dir=tmp_path / "var", llm_enabled=False),
+                    embedder=hash_embedder)
+    res.warm_up(llm=False)
+    first = res.generation()
+    res.assistant(), res.answerer(), res.index()
+    assert embedded == [first.id] and res.generation() is first

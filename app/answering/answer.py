@@ -194,11 +194,16 @@ class Answerer:
         if hits:
             found.context_hits = self._budget(hits[: self.top_k], mentions)
             if with_candidates or (with_candidates is None and self.model is not None):
-                found.candidates = cands.build(query, found.context_hits, self.index, self._embed_cached, vector,
-                                               self.thresholds.abstain,
-                                               message=question if query != question else None,
-                                               earlier=rewrite.earlier(question, history) if query != question else None)
+                self.add_candidates(found, history)
         return found
+
+    def add_candidates(self, found: Evidence, history: list[dict]) -> None:
+        """The context passages' answer candidates with their features (not yet scored)."""
+        query, question = found.query, found.question
+        follow_up = query != question
+        found.candidates = cands.build(query, found.context_hits, self.index, self._embed_cached, found.vector,
+                                       self.thresholds.abstain, message=question if follow_up else None,
+                                       earlier=rewrite.earlier(question, history) if follow_up else None)
 
     def assess(self, found: Evidence) -> tuple[str, float, dict[str, float]]:
         """Score the candidates and decide: ``(answer|partial|abstain, P(answerable), evidence)``."""
@@ -218,108 +223,156 @@ class Answerer:
                message_vector=None) -> Answer:
         """Answer ``question`` given the conversation so far (oldest first).
 
+        The stages, each a method below: the catalogue answers from the graph alone; otherwise
+        retrieval (``gather``), an attribute the product card lacks, a curated FAQ, the
+        answer/partial/abstain decision, the LLM's grounded phrasing, and the quoted sentences.
         ``upset`` (negative sentiment) switches the generation prompt to answer_user_upset;
         ``message_vector`` is the question's query embedding if the caller already has it.
         """
         history = history or []
         timer = _Timer()
-        # The catalogue answers from the catalogue alone, before anything is retrieved.
         named = self.mentions(question, history)
-        mentions, from_history = named
         lang = detect_lang(question)
-        catalogue = self.catalogue_answers.answer(question, mentions, lang, from_history=from_history)
-        if catalogue:
-            timer.mark("catalogue")
-            # The products shown are what "cheaper?" or "does it come in black?" refers to next.
-            return Answer(catalogue.text, "graph", sources=self.card_sources(catalogue.skus), lang=lang,
-                          standalone=rewrite.standalone(question, history, [m.sku for m in mentions]),
-                          confidence=1.0, products=catalogue.skus or [m.sku for m in mentions],
-                          timings_ms=timer.done())
-
-        found = self.gather(question, history, message_vector, mentions=named)
-        query, lang, mentions, vector, hits = found.query, found.lang, found.mentions, found.vector, found.hits
+        catalogue = self._from_catalogue(question, history, named, lang, timer)
+        if catalogue is not None:
+            return catalogue
+        # Candidates cost embedding their sentences: built only once no earlier stage answered.
+        found = self.gather(question, history, message_vector, mentions=named, with_candidates=False)
         timer.mark("retrieval")
-        base = dict(lang=lang, standalone=query, confidence=found.confidence, products=[m.sku for m in mentions])
+        base = dict(lang=found.lang, standalone=found.query, confidence=found.confidence,
+                    products=[m.sku for m in found.mentions])
+        early = self._unlisted(found, base, timer) or self._curated_answer(found, base, timer)
+        if early is not None:
+            return early
+        if self.model is not None and found.context_hits:
+            self.add_candidates(found, history)
+        decision = self._decide(found, base, timer)
+        if not found.hits or decision == ABSTAIN:
+            return Answer(self.prompts.message("abstain", found.lang), "abstained", timings_ms=timer.done(), **base)
+        ranked = self._ranking(found)
+        failures: list[str] = []
+        busy = False
+        if self.llm is not None and decision == ANSWER:
+            generated, failures, busy = self._generated(found, history, ranked, on_token, upset, base, timer)
+            if generated is not None:
+                return generated
+        return self._quoted(found, decision, ranked, failures, busy, base, timer)
 
-        unlisted = self.catalogue_answers.unlisted(question, mentions, found.from_history)
-        if unlisted:
-            # Asked for something the catalogue row does not give: unless a help-center passage
-            # speaks of it, say so instead of quoting the product card's other facts.
-            sku, what = unlisted
-            concept = self.catalogue.concepts[what]
-            elsewhere = [h for h in found.context_hits if h.unit.record_key != f"product:{sku}"
-                         and self.catalogue.mentions(concept, h.unit.text)]
-            if not elsewhere:
-                p = self.catalogue.products[sku]
-                text = self.prompts.message("attribute_unlisted", lang, name=p.name, sku=sku,
-                                            what=what.replace("_", " "))
-                return Answer(text, "abstained", sources=self.card_sources([sku]), timings_ms=timer.done(), **base)
+    # -- the stages -------------------------------------------------------------------------
+    def _from_catalogue(self, question: str, history: list[dict], named: tuple[list[products.Mention], bool],
+                        lang: str, timer: "_Timer") -> Answer | None:
+        """The catalogue's own answer (path ``graph``), before anything is retrieved."""
+        mentions, from_history = named
+        catalogue = self.catalogue_answers.answer(question, mentions, lang, from_history=from_history)
+        if not catalogue:
+            return None
+        timer.mark("catalogue")
+        # The products shown are what "cheaper?" or "does it come in black?" refers to next.
+        return Answer(catalogue.text, "graph", sources=self.card_sources(catalogue.skus), lang=lang,
+                      standalone=rewrite.standalone(question, history, [m.sku for m in mentions]),
+                      confidence=1.0, products=catalogue.skus or [m.sku for m in mentions],
+                      timings_ms=timer.done())
 
-        curated = self._curated(found.faq_matches, lang, question)
-        if curated:
-            text, source = curated
-            return Answer(text, "curated", sources=[source], timings_ms=timer.done(), **base)
+    def _unlisted(self, found: Evidence, base: dict, timer: "_Timer") -> Answer | None:
+        """Asked for something the catalogue row does not give: unless a help-center passage
+        speaks of it, say so instead of quoting the product card's other facts."""
+        unlisted = self.catalogue_answers.unlisted(found.question, found.mentions, found.from_history)
+        if not unlisted:
+            return None
+        sku, what = unlisted
+        concept = self.catalogue.concepts[what]
+        elsewhere = [h for h in found.context_hits if h.unit.record_key != f"product:{sku}"
+                     and self.catalogue.mentions(concept, h.unit.text)]
+        if elsewhere:
+            return None
+        p = self.catalogue.products[sku]
+        text = self.prompts.message("attribute_unlisted", found.lang, name=p.name, sku=sku,
+                                    what=what.replace("_", " "))
+        return Answer(text, "abstained", sources=self.card_sources([sku]), timings_ms=timer.done(), **base)
 
-        decision = ANSWER
+    def _curated_answer(self, found: Evidence, base: dict, timer: "_Timer") -> Answer | None:
+        """A curated FAQ above the calibrated threshold, verbatim (path ``curated``)."""
+        curated = self._curated(found.faq_matches, found.lang, found.question)
+        if not curated:
+            return None
+        text, source = curated
+        return Answer(text, "curated", sources=[source], timings_ms=timer.done(), **base)
+
+    def _decide(self, found: Evidence, base: dict, timer: "_Timer") -> str:
+        """answer, partial or abstain: the fitted decision, or without a model the calibrated
+        dense threshold (``base["confidence"]`` becomes P(answerable) when there is one)."""
         if self.model is not None and found.candidates:
             decision, p, _ = self.assess(found)
             base["confidence"] = p
             timer.mark("assess")
-        elif self.model is not None or found.confidence < self.thresholds.abstain:
-            decision = ABSTAIN
-        if not hits or decision == ABSTAIN:
-            return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(), **base)
+            return decision
+        if self.model is not None or found.confidence < self.thresholds.abstain:
+            return ABSTAIN
+        return ANSWER
 
-        context_hits = found.context_hits
-        passages = [h.unit.text for h in context_hits]
-        cross = any(h.unit.lang != lang for h in context_hits)
+    def _ranking(self, found: Evidence) -> Callable[[], list]:
+        """``() -> [(score, passage, sentence number, sentence)]``, best first, computed once."""
         if found.candidates:
             scored = sorted(found.candidates, key=lambda c: -c.score)
-            ranked = functools.cache(lambda: [(c.score, c.p_no, c.s_no, c.text) for c in scored])
-        else:
-            # Ranked once, when first needed (focusing, or the extractive fallback): it embeds up to
-            # MEANING_TOP sentences (every one across languages), which a generated answer shown
-            # whole passages never needs.
-            ranked = functools.cache(lambda: grounding.rank_sentences(
-                query, passages, similarity=lambda _, sentences: self._similarity(vector, sentences),
-                message=question if query != question else None, meaning_top=None if cross else MEANING_TOP))
-        failures: list[str] = []
+            return functools.cache(lambda: [(c.score, c.p_no, c.s_no, c.text) for c in scored])
+        # Ranked once, when first needed (focusing, or the extractive fallback): it embeds up to
+        # MEANING_TOP sentences (every one across languages), which a generated answer shown
+        # whole passages never needs.
+        passages = [h.unit.text for h in found.context_hits]
+        cross = any(h.unit.lang != found.lang for h in found.context_hits)
+        query, question, vector = found.query, found.question, found.vector
+        return functools.cache(lambda: grounding.rank_sentences(
+            query, passages, similarity=lambda _, sentences: self._similarity(vector, sentences),
+            message=question if query != question else None, meaning_top=None if cross else MEANING_TOP))
+
+    def _generated(self, found: Evidence, history: list[dict], ranked, on_token, upset: bool, base: dict,
+                   timer: "_Timer") -> tuple[Answer | None, list[str], bool]:
+        """The LLM phrases the best sentences (path ``generated``); ``(None, why not, busy)``
+        when the generation is rejected or the model is busy."""
+        question, query, lang, context_hits = found.question, found.query, found.lang, found.context_hits
+        passages = [h.unit.text for h in context_hits]
+        # The model sees only the best sentences (prompt evaluation dominates time to first
+        # token); citations and the grounding check refer to exactly what it saw.
+        shown = ([(h, text) for h, text in zip(context_hits, self._focus(passages, ranked)) if text]
+                 or list(zip(context_hits, passages)))  # no rankable sentence: show the passages
+        seen = [text for _, text in shown]
+        # Only sentences that already pass the grounding check are streamed, and generation
+        # stops at the first sentence that fails: the extractive answer replaces it anyway.
+        gate = grounding.SentenceGate(seen, on_token or (lambda _: None))
         busy = False
-        if self.llm is not None and decision == ANSWER:
-            # The model sees only the best sentences (prompt evaluation dominates time to first
-            # token); citations and the grounding check refer to exactly what it saw.
-            shown = ([(h, text) for h, text in zip(context_hits, self._focus(passages, ranked)) if text]
-                     or list(zip(context_hits, passages)))  # no rankable sentence: show the passages
-            seen = [text for _, text in shown]
-            # Only sentences that already pass the grounding check are streamed, and generation
-            # stops at the first sentence that fails: the extractive answer replaces it anyway.
-            gate = grounding.SentenceGate(seen, on_token or (lambda _: None))
-            try:
-                generated = self._generate(question, query, history, seen, lang, gate, upset)
-            except LLMBusy:
-                # Busy is not an answer: the passages are here, so quote them at once instead
-                # of refusing the customer (the path says the model was skipped).
-                busy = True
-                generated = ""
-            timer.mark("generation")
-            check = grounding.check(generated, seen) if not (gate.failed or busy) else None
-            if check is not None and check.ok:
-                customer = [h["text"] for h in history if h.get("role") == "customer"] + [question]
-                extra = generation_check.problems(check.answer, question, seen, customer)
-                extra += self._leaves_out(check.answer, found.candidates, question)
-                if extra:
-                    check.ok, check.reasons = False, extra
-            timer.mark("grounding")
-            if check is not None and check.ok:
-                sources = [_source(shown[n - 1][0], n) for n in check.cited]
-                return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base)
-            failures = ["the answer model was busy"] if busy else (
-                check.reasons if check is not None else gate.failed)
+        try:
+            generated = self._generate(question, query, history, seen, lang, gate, upset)
+        except LLMBusy:
+            # Busy is not an answer: the passages are here, so quote them at once instead
+            # of refusing the customer (the path says the model was skipped).
+            busy = True
+            generated = ""
+        timer.mark("generation")
+        check = grounding.check(generated, seen) if not (gate.failed or busy) else None
+        if check is not None and check.ok:
+            customer = [h["text"] for h in history if h.get("role") == "customer"] + [question]
+            extra = generation_check.problems(check.answer, question, seen, customer)
+            extra += self._leaves_out(check.answer, found.candidates, question)
+            if extra:
+                check.ok, check.reasons = False, extra
+        timer.mark("grounding")
+        if check is not None and check.ok:
+            sources = [_source(shown[n - 1][0], n) for n in check.cited]
+            return Answer(check.answer, "generated", sources=sources, timings_ms=timer.done(), **base), [], False
+        failures = ["the answer model was busy"] if busy else (check.reasons if check is not None else gate.failed)
+        return None, failures, busy
+
+    def _quoted(self, found: Evidence, decision: str, ranked, failures: list[str], busy: bool, base: dict,
+                timer: "_Timer") -> Answer:
+        """The best sentences quoted with their sources (paths ``extractive``, ``extractive_busy``,
+        ``partial``), or abstain when none is worth quoting."""
+        context_hits, lang, query = found.context_hits, found.lang, found.query
         published = {n for n, h in enumerate(context_hits, start=1) if h.unit.type != "chat"}
         if found.candidates:
             picked = select(query, grounding.prefer(ranked(), published))
         else:
-            picked = grounding.extractive(query, passages, ranked=grounding.prefer(ranked(), published))
+            picked = grounding.extractive(query, [h.unit.text for h in context_hits],
+                                          ranked=grounding.prefer(ranked(), published))
         if not picked:
             return Answer(self.prompts.message("abstain", lang), "abstained", timings_ms=timer.done(),
                           grounding=failures, **base)
