@@ -14,9 +14,10 @@ COPY prompts ./prompts
 COPY examples ./examples
 COPY indexes/README.md ./indexes/README.md
 
+# A non-editable install of the service (prompts and data ship inside the package).
 # The ask at the end embeds the routing models' examples once, so the container starts fast.
 # PyPI's torch for Linux is the multi-GB CUDA build; the CPU build comes from PyTorch's index.
-RUN TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu bash scripts/install.sh \
+RUN SHOPQA_INSTALL=service TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu bash scripts/install.sh \
  && .venv/bin/shopqa ingest examples/sample-shop --quiet \
  && .venv/bin/shopqa ask "hello" --no-llm --json > /dev/null
 

