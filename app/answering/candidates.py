@@ -226,6 +226,21 @@ def _about_subject(weights: TermWeights, bridge: Bridge, earlier: str | None, ow
     return about if any(about) else keep
 
 
+def _reading(question: str, message: str | None) -> tuple[set[str], set[str], set[str], set[str]]:
+    """``(the message's own terms, all query terms, terms the earlier question lends, answer
+    types asked)`` of a (standalone) query and, for a follow-up, the customer's own words."""
+    own = set(tokenize(message)) if message else set()
+    q_terms = set(tokenize(question)) | own
+    # A follow-up weighs its own words and the earlier question it leans on equally: "and how
+    # long does it take?" after "shipping to Australia?" needs a sentence about Australia,
+    # however few words the earlier question has against the new one.
+    # The earlier question lends its subject, not its question words ("how much").
+    lent = q_terms - own - ASKING if own else set()
+    # "那 AP400 的呢？" asks what the earlier question asked, about something else.
+    wanted = (asks(message) if message else set()) or asks(question)
+    return own, q_terms, lent, wanted
+
+
 def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.ndarray] | None,
           query_vector: np.ndarray | None, abstain_threshold: float, message: str | None = None,
           passages: Sequence[str] | None = None, earlier: str | None = None) -> list[Candidate]:
@@ -238,16 +253,7 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
     """
     weights = TermWeights.of(index)
     bridge = Bridge.of(index)
-    own = set(tokenize(message)) if message else set()
-    q_terms = set(tokenize(question)) | own
-    # A follow-up weighs its own words and the earlier question it leans on equally: "and how
-    # long does it take?" after "shipping to Australia?" needs a sentence about Australia,
-    # however few words the earlier question has against the new one.
-    # The earlier question lends its subject, not its question words ("how much").
-    lent = q_terms - own - ASKING if own else set()
-    # "那 AP400 的呢？" asks what the earlier question asked, about something else.
-    wanted = asks(message) if message else set()
-    wanted = wanted or asks(question)
+    own, q_terms, lent, wanted = _reading(question, message)
     q_lang = detect_lang(message or question)
     texts = list(passages) if passages is not None else [h.unit.text for h in hits]
     about = _about_subject(weights, bridge, earlier, own, message, hits, texts)
@@ -282,27 +288,33 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
                 "cross": float(cross),
                 "dense": dense,
             }))
-    if not out:
-        return out
-    best_lex = max(c.features["lex"] for c in out) or 1.0
-    for c in out:
-        c.features["lex_rel"] = c.features["lex"] / best_lex
-    if embed is not None and query_vector is not None:
-        cos = np.asarray(embed([c.text for c in out])) @ np.asarray(query_vector)
-        # Meaning relative to the best sentence in the same language as the candidate: an
-        # embedder scores the question's own language higher across the board, so a sentence in
-        # the other language is measured against its own kind, not against every same-language one.
-        top = {flag: max((float(v) for c, v in zip(out, cos) if c.features["cross"] == flag), default=0.0)
-               for flag in (0.0, 1.0)}
-        for c, value in zip(out, cos):
-            c.features["sem"] = float(value)
-            # Halfway between the two readings: the other language's best sentence is lifted
-            # towards the top, not onto it (a same-language answer keeps its edge).
-            c.features["sem_rel"] = float(value) - (top[c.features["cross"]] + max(top.values())) / 2
-    else:
+    if out:
+        best_lex = max(c.features["lex"] for c in out) or 1.0
+        for c in out:
+            c.features["lex_rel"] = c.features["lex"] / best_lex
+        _add_meaning(out, embed, query_vector)
+    return out
+
+
+def _add_meaning(out: list[Candidate], embed: Callable[[list[str]], np.ndarray] | None,
+                 query_vector: np.ndarray | None) -> None:
+    """The candidates' cosine to the question (``sem``) and relative to the best sentence of
+    their kind (``sem_rel``); 0 without an embedder."""
+    if embed is None or query_vector is None:
         for c in out:
             c.features["sem"], c.features["sem_rel"] = 0.0, 0.0
-    return out
+        return
+    cos = np.asarray(embed([c.text for c in out])) @ np.asarray(query_vector)
+    # Meaning relative to the best sentence in the same language as the candidate: an
+    # embedder scores the question's own language higher across the board, so a sentence in
+    # the other language is measured against its own kind, not against every same-language one.
+    top = {flag: max((float(v) for c, v in zip(out, cos) if c.features["cross"] == flag), default=0.0)
+           for flag in (0.0, 1.0)}
+    for c, value in zip(out, cos):
+        c.features["sem"] = float(value)
+        # Halfway between the two readings: the other language's best sentence is lifted
+        # towards the top, not onto it (a same-language answer keeps its edge).
+        c.features["sem_rel"] = float(value) - (top[c.features["cross"]] + max(top.values())) / 2
 
 
 ANSWERABILITY = ("best", "second", "best_lex", "best_type", "context_cov", "missing_rare", "top_dense", "faq_q",
