@@ -218,7 +218,7 @@ class Assistant:
         turn.base = dict(session_id=turn.session_id, lang=turn.lang, intent=turn.intent.as_dict(),
                          sentiment=turn.mood.as_dict())
         for stage in (self._held_by_person, self._declined, self._weigh_evidence, self._for_a_person,
-                      self._order_tools):
+                      self._read_context, self._order_tools):
             reply = stage(turn)
             if reply is not None:
                 return reply
@@ -273,10 +273,9 @@ class Assistant:
                 return self._tone(reply, mood, turn.lang)
         return self._handoff_reply(upset, turn.base)
 
-    def _order_tools(self, turn: Turn) -> Reply | None:
-        """The order tools keep priority when the message names an order or a flow awaits an
-        answer; a policy question about orders ("can I add items after ordering?") that the
-        shop's passages answer goes to the knowledge instead. The flow decides; it owns its state."""
+    def _read_context(self, turn: Turn) -> None:
+        """An out-of-scope verdict for a message naming the shop's orders or products is
+        overruled; an elliptical follow-up of a knowledge answer is marked as one."""
         if turn.intent.intent == "out_of_scope":
             intent = turn.intent = self._rescue(turn.message, turn.intent)
             turn.base["intent"] = {**intent.as_dict(), **({"rescued_from": "out_of_scope"}
@@ -288,6 +287,12 @@ class Assistant:
         turn.follows_up = bool(last and last.get("route") in ("knowledge", "recommend")
                                and rewrite.needs_context(turn.message) and not THANKS.search(turn.message)
                                and turn.intent.confidence < HANDOFF_CONFIDENCE)
+        return None
+
+    def _order_tools(self, turn: Turn) -> Reply | None:
+        """The order tools keep priority when the message names an order or a flow awaits an
+        answer; a policy question about orders ("can I add items after ordering?") that the
+        shop's passages answer goes to the knowledge instead. The flow decides; it owns its state."""
         state = turn.state
         if not self.flow.takes(state, turn.message, turn.intent.intent, knowledge_first=turn.knowledge_first,
                                follows_up=turn.follows_up):

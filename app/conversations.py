@@ -41,6 +41,7 @@ class ConversationStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = ThreadLocalConnection(self.path)
         self._locks = self.path.parent / "session-locks"
+        self._locks.mkdir(exist_ok=True)
         with self._conn() as conn:
             conn.executescript(SCHEMA)
             have = {r[1] for r in conn.execute("PRAGMA table_info(messages)")}
@@ -60,7 +61,6 @@ class ConversationStore:
         order-flow messages in flight would otherwise each save a state without the other's).
         A file lock, so it holds across the threads and worker processes of one machine."""
         stripe = int(hashlib.sha1(session_id.encode("utf-8")).hexdigest(), 16) % LOCK_STRIPES
-        self._locks.mkdir(exist_ok=True)
         with open(self._locks / f"{stripe:04d}.lock", "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:

@@ -21,9 +21,7 @@ from app.routing import route_gate
 from app.assistant import Assistant
 from app.conversations import ConversationStore
 from app.generation import Generation, manifest_stamp
-from app.routing.intents import IntentClassifier
 from app.ordering.orders import SQLiteOrderStore
-from app.routing.sentiment import SentimentClassifier
 from app.handoff.tickets import TicketStore
 from app.models.llm import LLM, LlamaCppLLM, LLMError
 from app.models.rerank import CrossEncoderReranker
@@ -149,11 +147,6 @@ class Resources:
         return self._orders[1]
 
     # -- per request: cheap views over one generation ---------------------------------------
-    def classifiers(self) -> tuple[IntentClassifier, SentimentClassifier]:
-        """The live generation's intent and sentiment models."""
-        live = self.generation()
-        return live.intents, live.sentiment
-
     def assistant(self) -> Assistant:
         """The routing pipeline over the live generation."""
         live = self.generation()

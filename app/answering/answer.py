@@ -91,6 +91,7 @@ class Evidence:
     context_hits: list[Hit] = field(default_factory=list)
     candidates: list[cands.Candidate] = field(default_factory=list)
     from_history: bool = False  # the products were named in an earlier turn, not this one
+    earlier: str | None = None  # the earlier question a follow-up leans on
 
 
 class _Timer:
@@ -190,20 +191,20 @@ class Answerer:
             hits = self.reranker.rerank(query, hits)
         confidence = max((h.dense_score or 0.0) for h in hits[:5]) if hits else 0.0
         found = Evidence(question, query, lang, mentions, vector, hits, faq_matches, confidence,
-                         from_history=from_history)
+                         from_history=from_history,
+                         earlier=rewrite.earlier(question, history) if query != question else None)
         if hits:
             found.context_hits = self._budget(hits[: self.top_k], mentions)
             if with_candidates or (with_candidates is None and self.model is not None):
-                self.add_candidates(found, history)
+                self.add_candidates(found)
         return found
 
-    def add_candidates(self, found: Evidence, history: list[dict]) -> None:
+    def add_candidates(self, found: Evidence) -> None:
         """The context passages' answer candidates with their features (not yet scored)."""
-        query, question = found.query, found.question
-        follow_up = query != question
-        found.candidates = cands.build(query, found.context_hits, self.index, self._embed_cached, found.vector,
-                                       self.thresholds.abstain, message=question if follow_up else None,
-                                       earlier=rewrite.earlier(question, history) if follow_up else None)
+        follow_up = found.query != found.question
+        found.candidates = cands.build(found.query, found.context_hits, self.index, self._embed_cached, found.vector,
+                                       self.thresholds.abstain, message=found.question if follow_up else None,
+                                       earlier=found.earlier)
 
     def assess(self, found: Evidence) -> tuple[str, float, dict[str, float]]:
         """Score the candidates and decide: ``(answer|partial|abstain, P(answerable), evidence)``."""
@@ -245,7 +246,7 @@ class Answerer:
         if early is not None:
             return early
         if self.model is not None and found.context_hits:
-            self.add_candidates(found, history)
+            self.add_candidates(found)
         decision = self._decide(found, base, timer)
         if not found.hits or decision == ABSTAIN:
             return Answer(self.prompts.message("abstain", found.lang), "abstained", timings_ms=timer.done(), **base)

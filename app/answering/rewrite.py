@@ -7,6 +7,7 @@ together with the previous customer question and the products named earlier.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ingest.chunking import count_tokens
 
@@ -20,8 +21,10 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NAMING = ("n", "vn", "eng")
 
 
+@lru_cache(maxsize=1024)
 def needs_context(message: str) -> bool:
-    """True when the message probably cannot be understood alone."""
+    """True when the message probably cannot be understood alone (asked several times per
+    message, by the router and the answer stages; a Chinese message costs a part-of-speech pass)."""
     return bool(_FOLLOW_UP.search(message)) or count_tokens(message) <= 3 or _names_nothing(message)
 
 

@@ -77,10 +77,6 @@ class OrderFlow:
         self.store = store
         self.prompts = prompts
 
-    def active(self, state: dict[str, Any]) -> bool:
-        """True while the flow waits for an answer from the customer."""
-        return bool(OrderSession.of(state).awaiting)
-
     def takes(self, state: dict[str, Any], message: str, intent: str | None, knowledge_first: bool = False,
               follows_up: bool = False) -> bool:
         """Whether this turn belongs to the order tools: the flow waits for a confirmation or an
