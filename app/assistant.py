@@ -19,25 +19,25 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ingest.chunking import detect_lang
-from ingest.embedders import Embedder
+from shopqa.ingest.chunking import detect_lang
+from shopqa.ingest.embedders import Embedder
 
-from app.answering import rewrite
-from app.answering.answer import Answerer
-from app.conversations import ConversationStore
-from app.routing.injection import looks_like_injection
-from app.routing.intents import IntentClassifier, IntentResult
-from app.text.long_message import the_ask
-from app.ordering.order_flow import ORDER_TASKS, OrderFlow
-from app.ordering.order_slots import extract_order_id, is_bare_slot
-from app.ordering.orders import SQLiteOrderStore
-from app.text.prompts import Prompts
-from app.text.questions import asks_question
-from app.catalogue.recommend import Recommender
-from app.routing.route_gate import RouteGate
-from app.routing import route_gate
-from app.routing.sentiment import Sentiment, SentimentClassifier
-from app.handoff.tickets import TicketStore
+from shopqa.answering import rewrite
+from shopqa.answering.answer import Answerer
+from shopqa.conversations import ConversationStore
+from shopqa.routing.injection import looks_like_injection
+from shopqa.routing.intents import IntentClassifier, IntentResult
+from shopqa.text.long_message import the_ask
+from shopqa.ordering.order_flow import ORDER_TASKS, OrderFlow
+from shopqa.ordering.order_slots import extract_order_id, is_bare_slot
+from shopqa.ordering.orders import SQLiteOrderStore
+from shopqa.text.prompts import Prompts
+from shopqa.text.questions import asks_question
+from shopqa.catalogue.recommend import Recommender
+from shopqa.routing.route_gate import RouteGate
+from shopqa.routing import route_gate
+from shopqa.routing.sentiment import Sentiment, SentimentClassifier
+from shopqa.handoff.tickets import TicketStore
 
 log = logging.getLogger("shopqa.assistant")
 # Words that ask for a person outright; with them a less certain human_agent intent still hands off.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from app.settings import ConfigError, Settings
+from shopqa.settings import ConfigError, Settings
 
 EXIT_STRICT, EXIT_LOCKED, EXIT_CONFIG = 3, 4, 5
 _RERUN = "run without --quiet to list them"  # --quiet counts the problems; this says how to see them
@@ -84,10 +84,10 @@ def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder:
     Malformed records are reported as path:line: problem and skipped (with --quiet only
     counted).
     """
-    from ingest.lock import LockHeld
-    from ingest.manifest import IndexUnusable
-    from ingest.embedders import EmbedderError
-    from ingest.pipeline import IngestOptions, StrictFailure, run
+    from shopqa.ingest.lock import LockHeld
+    from shopqa.ingest.manifest import IndexUnusable
+    from shopqa.ingest.embedders import EmbedderError
+    from shopqa.ingest.pipeline import IngestOptions, StrictFailure, run
 
     settings = _settings(ctx, index_dir=index_dir, embedder=embedder)
     progress = not quiet and sys.stderr.isatty()
@@ -154,11 +154,11 @@ def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: s
     Knowledge paths: graph (catalogue facts), curated (an FAQ answer, verbatim), generated
     (LLM, grounding-checked), extractive (sentences of the sources), abstained.
     """
-    from ingest.embedders import EmbedderError
-    from ingest.manifest import IndexUnusable
+    from shopqa.ingest.embedders import EmbedderError
+    from shopqa.ingest.manifest import IndexUnusable
 
-    from app.models.llm import LLMError
-    from app.resources import Resources
+    from shopqa.models.llm import LLMError
+    from shopqa.resources import Resources
 
     question = question.strip()
     if not question:
@@ -206,9 +206,9 @@ def _datasets_option(f):
 
 def _evaluate(ctx: click.Context, name: str, datasets: Path, embedder: str | None, as_json: bool) -> None:
     """Run ``evaluation.<name>`` and print it as JSON or with ``evaluation.format_<name>``."""
-    from ingest.embedders import EmbedderError
+    from shopqa.ingest.embedders import EmbedderError
 
-    from app.evals import evaluation
+    from shopqa.evals import evaluation
 
     settings = _settings(ctx, embedder=embedder)
     try:
@@ -265,11 +265,11 @@ def eval_shop(ctx: click.Context, shop_dir: Path, questions: Path, as_json: bool
     numbers and leaked order data, then every failing case with its path and reply.
     Write your own questions to test your shop before going live.
     """
-    from ingest.embedders import EmbedderError
-    from ingest.manifest import IndexUnusable
+    from shopqa.ingest.embedders import EmbedderError
+    from shopqa.ingest.manifest import IndexUnusable
 
-    from app.evals import shop_eval
-    from app.evals.baseline import BaselineUnavailable
+    from shopqa.evals import shop_eval
+    from shopqa.evals.baseline import BaselineUnavailable
 
     settings = _settings(ctx, **({"llm_enabled": False} if no_llm else {}))
     try:
@@ -301,9 +301,9 @@ def chats_export(ctx: click.Context, out: Path, resolved_only: bool) -> None:
     Customer and staff turns are exported (the assistant's own replies are not); a handoff
     closed after a staff reply is marked resolved, so the next ingest learns its answer.
     """
-    from app.handoff.chat_export import export
-    from app.conversations import ConversationStore
-    from app.handoff.tickets import TicketStore
+    from shopqa.handoff.chat_export import export
+    from shopqa.conversations import ConversationStore
+    from shopqa.handoff.tickets import TicketStore
 
     settings = _settings(ctx)
     data = Path(settings.data_dir)
@@ -338,7 +338,7 @@ def staff_new_token() -> None:
     """Make a bearer token for the staff API: give the token to the client, put its SHA-256 in ``staff_tokens``."""
     import secrets
 
-    from app.web.auth import token_digest
+    from shopqa.web.auth import token_digest
 
     token = secrets.token_urlsafe(32)
     click.echo(f"token:  {token}")
@@ -352,7 +352,7 @@ def staff_new_token() -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the HTTP service under gunicorn (threads), on the index in index_dir."""
-    from app.server import run_gunicorn
+    from shopqa.server import run_gunicorn
 
     settings = _settings(ctx, host=host, port=port, workers=workers)
     try:

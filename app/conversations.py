@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from app.sqlite_local import ThreadLocalConnection
+from shopqa.sqlite_local import ThreadLocalConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, created REAL NOT NULL, customer TEXT);

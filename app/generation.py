@@ -13,19 +13,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import manifest
-from ingest.embedders import Embedder
-from ingest.index import ShopIndex
-from ingest.records import Problem
+from shopqa.ingest import manifest
+from shopqa.ingest.embedders import Embedder
+from shopqa.ingest.index import ShopIndex
+from shopqa.ingest.records import Problem
 
-from app.answering.answer import Thresholds
-from app.answering.calibration import routing_for, thresholds_for
-from app.catalogue.catalogue import Catalogue
-from app.routing.intents import IntentClassifier, bundled_examples, shop_examples
-from app.catalogue.products import ProductMatcher, load_glossary
-from app.routing.review_polarity import ReviewPolarity
-from app.routing.sentiment import SentimentClassifier
-from app.settings import Settings
+from shopqa.answering.answer import Thresholds
+from shopqa.answering.calibration import routing_for, thresholds_for
+from shopqa.catalogue.catalogue import Catalogue
+from shopqa.routing.intents import IntentClassifier, bundled_examples, shop_examples
+from shopqa.catalogue.products import ProductMatcher, load_glossary
+from shopqa.routing.review_polarity import ReviewPolarity
+from shopqa.routing.sentiment import SentimentClassifier
+from shopqa.settings import Settings
 
 log = logging.getLogger("shopqa.generation")
 

@@ -10,23 +10,23 @@ import logging
 import threading
 from pathlib import Path
 
-from ingest import manifest
-from ingest.embedders import Embedder, make_embedder
-from ingest.index import ShopIndex
-from ingest.tokenize import tokenize
+from shopqa.ingest import manifest
+from shopqa.ingest.embedders import Embedder, make_embedder
+from shopqa.ingest.index import ShopIndex
+from shopqa.ingest.tokenize import tokenize
 
-from app.answering.answer import Answerer
-from app.answering.answer_model import AnswerModel
-from app.routing import route_gate
-from app.assistant import Assistant
-from app.conversations import ConversationStore
-from app.generation import Generation, manifest_stamp
-from app.ordering.orders import SQLiteOrderStore
-from app.handoff.tickets import TicketStore
-from app.models.llm import LLM, LlamaCppLLM, LLMError
-from app.models.rerank import CrossEncoderReranker
-from app.text.prompts import Prompts
-from app.settings import Settings
+from shopqa.answering.answer import Answerer
+from shopqa.answering.answer_model import AnswerModel
+from shopqa.routing import route_gate
+from shopqa.assistant import Assistant
+from shopqa.conversations import ConversationStore
+from shopqa.generation import Generation, manifest_stamp
+from shopqa.ordering.orders import SQLiteOrderStore
+from shopqa.handoff.tickets import TicketStore
+from shopqa.models.llm import LLM, LlamaCppLLM, LLMError
+from shopqa.models.rerank import CrossEncoderReranker
+from shopqa.text.prompts import Prompts
+from shopqa.settings import Settings
 
 log = logging.getLogger("shopqa.resources")
 
@@ -175,7 +175,7 @@ class Resources:
         learned answer model will read their meaning: the first questions then wait for none."""
         if self._fitted()[0] is None:
             return
-        from app.answering.candidates import warm_sentences
+        from shopqa.answering.candidates import warm_sentences
 
         def run() -> None:
             try:

@@ -1,14 +1,14 @@
 """Run the Flask app under gunicorn with threads (the production server)."""
 from __future__ import annotations
 
-from app.settings import Settings
+from shopqa.settings import Settings
 
 
 def run_gunicorn(settings: Settings) -> None:
     """Serve until stopped; each worker warms up its own models once."""
     from gunicorn.app.base import BaseApplication
 
-    from app import create_app
+    from shopqa import create_app
 
     class _App(BaseApplication):
         def load_config(self) -> None:

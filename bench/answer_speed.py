@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.evals.baseline import build_retrieval_qa  # noqa: E402
+from shopqa.evals.baseline import build_retrieval_qa  # noqa: E402
 
 # Benchmark inputs (customer questions about the sample shop), not results.
 FAQ_QUESTIONS_LIMIT = 30
@@ -102,10 +102,10 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the LangChain RetrievalQA")
     args = parser.parse_args()
 
-    from app.resources import Resources
-    from app.answering.retrieval import HybridRetriever
-    from app.settings import Settings
-    from ingest.index import ShopIndex
+    from shopqa.resources import Resources
+    from shopqa.answering.retrieval import HybridRetriever
+    from shopqa.settings import Settings
+    from shopqa.ingest.index import ShopIndex
 
     settings = Settings(index_dir=args.index_dir)
     res = Resources(settings)

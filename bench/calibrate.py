@@ -105,9 +105,9 @@ def abstain_threshold(spec: str, max_false_abstain: float, limit: int | None) ->
     sys.modules["bench_datasets"] = bench_datasets  # dataclasses look their module up here
     spec_.loader.exec_module(bench_datasets)
 
-    from app.answering.retrieval import HybridRetriever
-    from ingest.embedders import make_embedder
-    from ingest.index import ShopIndex
+    from shopqa.answering.retrieval import HybridRetriever
+    from shopqa.ingest.embedders import make_embedder
+    from shopqa.ingest.index import ShopIndex
 
     embedder = make_embedder(spec)
     out: dict = {}
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="print, do not write calibration.json")
     args = parser.parse_args()
 
-    from ingest.embedders import make_embedder
+    from shopqa.ingest.embedders import make_embedder
 
     table = json.loads(CALIBRATION.read_text(encoding="utf-8"))
     for spec in args.embedders.split(","):

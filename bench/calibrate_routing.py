@@ -29,8 +29,8 @@ CALIBRATION = REPO / "app" / "data" / "calibration.json"
 
 
 def oos_threshold(model, embedder, datasets: Path, accept: float, cache: Path) -> dict:
-    from app.evals import evaluation as ev
-    from app.routing.vectors import cached_queries
+    from shopqa.evals import evaluation as ev
+    from shopqa.routing.vectors import cached_queries
 
     inside = [t for t, _ in ev.bitext(datasets) if ev.is_calibration(t)]
     outside = ev.clinc_oos(datasets, ("oos_train", "oos_val"))
@@ -44,8 +44,8 @@ def oos_threshold(model, embedder, datasets: Path, accept: float, cache: Path) -
 
 
 def strong_negative(model, datasets: Path, precision: float, cache: Path) -> dict:
-    from app.evals import evaluation as ev
-    from app.routing.vectors import cached_queries
+    from shopqa.evals import evaluation as ev
+    from shopqa.routing.vectors import cached_queries
 
     sets = ev.sentiment_sets(datasets)
     detail = {}
@@ -75,9 +75,9 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="print, do not write calibration.json")
     args = parser.parse_args()
 
-    from app.evals.evaluation import intent_model, sentiment_model
-    from app.settings import Settings
-    from ingest.embedders import make_embedder
+    from shopqa.evals.evaluation import intent_model, sentiment_model
+    from shopqa.settings import Settings
+    from shopqa.ingest.embedders import make_embedder
 
     table = json.loads(CALIBRATION.read_text(encoding="utf-8"))
     cache = REPO / "bench" / "out" / "cache" / "vectors"

@@ -21,12 +21,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.catalogue.answers import CatalogueAnswers  # noqa: E402
-from app.catalogue.catalogue import Catalogue  # noqa: E402
-from app.catalogue.products import ProductMatcher  # noqa: E402
-from app.text.prompts import Prompts  # noqa: E402
-from ingest.graph import build  # noqa: E402
-from ingest.sources import catalog  # noqa: E402
+from shopqa.catalogue.answers import CatalogueAnswers  # noqa: E402
+from shopqa.catalogue.catalogue import Catalogue  # noqa: E402
+from shopqa.catalogue.products import ProductMatcher  # noqa: E402
+from shopqa.text.prompts import Prompts  # noqa: E402
+from shopqa.ingest.graph import build  # noqa: E402
+from shopqa.ingest.sources import catalog  # noqa: E402
 
 # (category, Chinese name, head noun, attribute generator) for the generated catalogue.
 KINDS = [

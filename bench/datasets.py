@@ -45,7 +45,7 @@ CORPORA = ("wixqa", "techqa")
 # The four dev shops (../shared/dev-shops), which the answer model and route gate are fitted on.
 DEV_SHOPS_DIR = REPO.parent / "shared" / "dev-shops"
 DEV_SHOPS = ("apparel-en", "electronics-zh", "skincare-bilingual", "furniture-en")
-# Short names accepted on the command line -> embedder specs of ingest.embedders.make_embedder.
+# Short names accepted on the command line -> embedder specs of shopqa.ingest.embedders.make_embedder.
 EMBEDDERS = {"e5-small": "e5-small", "minilm": "sentence-transformers:all-MiniLM-L6-v2"}
 
 
@@ -279,13 +279,13 @@ def ensure_index(corpus: str | Corpus, embedder_name: str, embedder: Any = None)
     """Ingest ``corpus`` with the embedder into its cache folder (incrementally); return the folder.
 
     ``embedder_name`` is ``e5-small``, ``minilm`` or a full spec; ``embedder`` may be a ready
-    ``ingest.embedders`` object to reuse (its id must match). Progress goes to stderr: the
+    ``shopqa.ingest.embedders`` object to reuse (its id must match). Progress goes to stderr: the
     phases, the ingest progress bars when stderr is a terminal, and a one-line summary. When
     another process is ingesting the same cached index, this waits for it.
     """
-    from ingest import manifest
-    from ingest.lock import LockHeld
-    from ingest.pipeline import IngestOptions, run
+    from shopqa.ingest import manifest
+    from shopqa.ingest.lock import LockHeld
+    from shopqa.ingest.pipeline import IngestOptions, run
 
     corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
     spec = embedder_spec(embedder_name)

@@ -8,7 +8,7 @@
 A generated answer takes about 2-6 s on an idle 2-core machine (many times more when the
 cores are shared), so budget accordingly.
 
-Each question goes through app.resources.Resources(...).answerer().answer(question), exactly
+Each question goes through shopqa.resources.Resources(...).answerer().answer(question), exactly
 as the service answers it: the packaged LLM (unless --no-llm), the e5-small embedder (or
 --embedder) and the thresholds of app/data/calibration.json for that embedder. Indexes are
 the cached ones of bench/datasets.py (bench/out/cache/<corpus>-<embedder>/).
@@ -113,8 +113,8 @@ def _previous(path: Path, config: dict) -> dict[str, dict]:
 def run_corpus(name: str, spec: str, limit: int | None, embedder, llm,
                resume: bool = False) -> tuple[list[dict], dict]:
     """Answer the picked questions of one corpus; per-question records and run info."""
-    from app.resources import Resources
-    from app.settings import Settings
+    from shopqa.resources import Resources
+    from shopqa.settings import Settings
 
     corpus = ds.load_corpus(name)
     index_dir = ds.ensure_index(corpus, spec, embedder=embedder)
@@ -235,9 +235,9 @@ def main() -> None:
     if args.limit is not None and args.limit < 2:
         parser.error("--limit must be >= 2")
 
-    from app.models.llm import LlamaCppLLM, LLMError
-    from app.settings import Settings
-    from ingest.embedders import make_embedder
+    from shopqa.models.llm import LlamaCppLLM, LLMError
+    from shopqa.settings import Settings
+    from shopqa.ingest.embedders import make_embedder
 
     spec = ds.embedder_spec(args.embedder)
     defaults = Settings()

@@ -5,7 +5,7 @@
     python bench/eval_retrieval.py --json > bench/out/eval_retrieval.jsonl
 
 For each corpus (WixQA, TechQA) x embedder (e5-small, all-MiniLM-L6-v2) x mode (dense,
-keyword, hybrid) every question is searched with app.answering.retrieval.HybridRetriever exactly as the
+keyword, hybrid) every question is searched with shopqa.answering.retrieval.HybridRetriever exactly as the
 service does (default candidates and RRF constant). The chunk hits are turned into a document
 ranking by keeping each document's first (best) chunk; the metrics are then:
 
@@ -69,9 +69,9 @@ def score_question(ranking: list[str], gold: list[str]) -> dict:
 
 def evaluate(corpus: ds.Corpus, spec: str, modes: tuple[str, ...], limit: int | None, show_misses: int) -> list[dict]:
     """All modes for one corpus and embedder; one result dict per mode."""
-    from app.answering.retrieval import HybridRetriever
-    from ingest.embedders import make_embedder
-    from ingest.index import ShopIndex
+    from shopqa.answering.retrieval import HybridRetriever
+    from shopqa.ingest.embedders import make_embedder
+    from shopqa.ingest.index import ShopIndex
 
     embedder = make_embedder(spec)
     embedder.warm_up()

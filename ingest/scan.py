@@ -27,7 +27,7 @@ class IntentExamples:
         # The taxonomy and the row rules belong to the service; using its own parser means
         # ingest reports exactly the rows the service drops. Imported here, not at the top,
         # because only shops with an intents/ folder need it.
-        from app.routing.intents import parse_examples
+        from shopqa.routing.intents import parse_examples
 
         problems: list[Problem] = []
         parse_examples(text, rel, path.suffix.lower(), problems)

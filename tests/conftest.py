@@ -11,8 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from shopdata import write_shop  # noqa: E402
 
-from ingest.embedders import HashEmbedder  # noqa: E402
-from ingest.pipeline import IngestOptions, run  # noqa: E402
+from shopqa.ingest.embedders import HashEmbedder  # noqa: E402
+from shopqa.ingest.pipeline import IngestOptions, run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets"
@@ -63,7 +63,7 @@ def tiny_index(tiny_shop, hash_embedder, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def e5_embedder():
     """The real packaged multilingual embedder, loaded once."""
-    from ingest.embedders import E5SmallEmbedder
+    from shopqa.ingest.embedders import E5SmallEmbedder
 
     emb = E5SmallEmbedder()
     emb.warm_up()

@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 class RealServer:
-    """`python -m app.cli serve` with the given SHOPQA_* environment, until ``stop``.
+    """`python -m shopqa.cli serve` with the given SHOPQA_* environment, until ``stop``.
 
     As a context manager it waits until the server is ready and stops it on leaving.
     """
@@ -31,7 +31,7 @@ class RealServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "shopqa.cli", "serve", "--port", str(self.port)],
                                      env={**os.environ, **env}, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 300) -> dict:

@@ -98,6 +98,6 @@ def write_shop(root: Path) -> Path:
 
 def do_ingest(shop: Path, index_dir: Path, embedder, **kw):
     """Run an ingest of ``shop`` into ``index_dir`` with the given embedder object."""
-    from ingest.pipeline import IngestOptions, run
+    from shopqa.ingest.pipeline import IngestOptions, run
 
     return run(IngestOptions(shop_dir=shop, index_dir=index_dir, embedder=embedder.id, **kw), embedder=embedder)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.embedders import HashEmbedder  # noqa: E402
-from ingest.pipeline import IngestOptions, run  # noqa: E402
+from shopqa.ingest.embedders import HashEmbedder  # noqa: E402
+from shopqa.ingest.pipeline import IngestOptions, run  # noqa: E402
 
 
 class SlowEmbedder(HashEmbedder):

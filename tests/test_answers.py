@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from app.answering.answer import Answerer, Thresholds
-from app.text.prompts import Prompts
-from app.answering.rewrite import needs_context, standalone
+from shopqa.answering.answer import Answerer, Thresholds
+from shopqa.text.prompts import Prompts
+from shopqa.answering.rewrite import needs_context, standalone
 from doubles import CannedLLM, CopyingLLM
-from ingest.chunking import count_tokens
-from ingest.index import ShopIndex
+from shopqa.ingest.chunking import count_tokens
+from shopqa.ingest.index import ShopIndex
 
 THRESHOLDS = Thresholds(curated=0.9, abstain=0.05)
 
@@ -167,7 +167,7 @@ def test_context_budget_and_validation(index):
     answerer = Answerer(index, None, Prompts(), THRESHOLDS, context_tokens=100)
     hits = answerer.retriever.search("refund return warranty shipping", k=6)
     kept = answerer._budget(hits, [])
-    from ingest.chunking import count_tokens
+    from shopqa.ingest.chunking import count_tokens
     assert kept and (len(kept) == 1 or sum(count_tokens(h.unit.text) for h in kept) <= 100)
     with pytest.raises(ValueError):
         Answerer(index, None, Prompts(), THRESHOLDS, top_k=0)
@@ -176,8 +176,8 @@ def test_context_budget_and_validation(index):
 
 
 def test_fuse_ranks_units_found_by_both_queries_first():
-    from app.answering.retrieval import Hit, fuse
-    from ingest.index import UnitRow
+    from shopqa.answering.retrieval import Hit, fuse
+    from shopqa.ingest.index import UnitRow
 
     def unit(i):
         return UnitRow(i, f"k{i}", "doc", "docs/a.md", f"t{i}", "", 0, "en", "text", {})

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from ingest.pipeline import StrictFailure
-from ingest.scan import scan
+from shopqa.ingest.pipeline import StrictFailure
+from shopqa.ingest.scan import scan
 from shopdata import do_ingest
 
 

@@ -1,8 +1,8 @@
 """Word overlap across English and Chinese through shared concepts (app/text/bridge.py)."""
 from __future__ import annotations
 
-from app.text.bridge import Bridge
-from ingest.tokenize import tokenize
+from shopqa.text.bridge import Bridge
+from shopqa.ingest.tokenize import tokenize
 
 
 def toks(text: str) -> set[str]:

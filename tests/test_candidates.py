@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.answering import candidates
-from app.routing import route_gate
-from app.answering.answer import Answerer, Thresholds
-from app.answering.answer_model import AnswerModel, Logistic, fit_logistic
-from app.answering.candidates import asks, holds, passage_sentences, select
-from app.text.prompts import Prompts
+from shopqa.answering import candidates
+from shopqa.routing import route_gate
+from shopqa.answering.answer import Answerer, Thresholds
+from shopqa.answering.answer_model import AnswerModel, Logistic, fit_logistic
+from shopqa.answering.candidates import asks, holds, passage_sentences, select
+from shopqa.text.prompts import Prompts
 from doubles import CannedLLM
-from ingest.index import ShopIndex
+from shopqa.ingest.index import ShopIndex
 
 THRESHOLDS = Thresholds(curated=0.99, abstain=0.05)
 
@@ -84,7 +84,7 @@ def test_partial_answers_do_not_call_the_llm(index):
 
 
 def test_route_gate_features_read_evidence_and_intent(index):
-    from app.answering.retrieval import HybridRetriever
+    from shopqa.answering.retrieval import HybridRetriever
 
     hits = HybridRetriever(index).search("warranty months phones", k=5)
     f = route_gate.features("How many months of warranty do phones carry?", "out_of_scope", 0.4, 0.8, 0.7, hits,
@@ -105,8 +105,8 @@ def test_a_generation_that_drops_the_found_fact_is_not_that_fact(index):
 
 
 def _hit(text: str, dense: float = 0.5):
-    from app.answering.retrieval import Hit
-    from ingest.index import UnitRow
+    from shopqa.answering.retrieval import Hit
+    from shopqa.ingest.index import UnitRow
 
     return Hit(UnitRow(0, "doc:x", "doc", "x.md", "", "", 0, "en", text, {}), 1.0, dense_score=dense)
 
@@ -133,7 +133,7 @@ def test_an_elliptical_follow_up_asks_what_the_earlier_question_asked(index):
 def test_a_follow_up_that_asks_something_new_stays_with_the_earlier_subject():
     from types import SimpleNamespace
 
-    from app.text.bridge import Bridge
+    from shopqa.text.bridge import Bridge
 
     idf = {"australia": 3.0, "ship": 1.0, "delivery": 1.0}
     weights = SimpleNamespace(vocab=idf, weight=lambda t: idf.get(t, 6.0))

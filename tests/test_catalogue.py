@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from app.catalogue.answers import CatalogueAnswers
-from app.catalogue.catalogue import Catalogue, label
-from app.catalogue.units import number, quantities, value_quantity
-from app.catalogue.products import ProductMatcher
-from app.text.prompts import Prompts
-from ingest.graph import build
-from ingest.sources import catalog
+from shopqa.catalogue.answers import CatalogueAnswers
+from shopqa.catalogue.catalogue import Catalogue, label
+from shopqa.catalogue.units import number, quantities, value_quantity
+from shopqa.catalogue.products import ProductMatcher
+from shopqa.text.prompts import Prompts
+from shopqa.ingest.graph import build
+from shopqa.ingest.sources import catalog
 
 ROWS = [
     {"sku": "TR-TENT2", "name": "Trailhead 2 Tent", "category": "tents", "price": 289, "in_stock": True,

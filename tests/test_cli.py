@@ -6,8 +6,8 @@ import logging
 
 from click.testing import CliRunner
 
-from app.cli import cli
-from app.settings import ConfigError, Settings
+from shopqa.cli import cli
+from shopqa.settings import ConfigError, Settings
 
 import pytest
 

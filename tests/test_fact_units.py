@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.chunking import split_sentences
-from ingest.facts import chunk_article, render_row
-from ingest.sources import docs
+from shopqa.ingest.chunking import split_sentences
+from shopqa.ingest.facts import chunk_article, render_row
+from shopqa.ingest.sources import docs
 
 
 def _bodies(tmp_path: Path, name: str, text: str) -> list[str]:
@@ -143,7 +143,7 @@ def test_a_chinese_heading_labels_with_a_full_width_colon():
 
 
 def test_an_extractive_answer_quotes_the_whole_row():
-    from app.answering.grounding import extractive
+    from shopqa.answering.grounding import extractive
 
     passages = ["International shipping > Rates\n" + chunk_article(SHIPPING_MD, 220)[0][1]]
     picked = [s for _, s in extractive("How much is shipping to Canada?", passages, max_sentences=1)]

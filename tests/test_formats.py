@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ingest.scan import scan
+from shopqa.ingest.scan import scan
 
 LIMIT = 20_000_000
 
@@ -35,7 +35,7 @@ def test_title_defaults_to_heading_then_file_name(tiny_shop):
 
 
 def test_txt_without_a_title_line_falls_back_to_the_file_name(tmp_path):
-    from ingest.sources import docs
+    from shopqa.ingest.sources import docs
     path = tmp_path / "shipping-info.txt"
     text = "We ship within 2 days.\n\nExpress is available.\n"
     path.write_text(text)
@@ -117,8 +117,8 @@ def test_intents_folder_is_checked_not_indexed(shop_copy):
 
 
 def test_ingest_and_service_agree_on_intent_files(shop_copy):
-    from app.routing.intents import EXTENSIONS, shop_examples
-    from ingest.scan import PARSERS
+    from shopqa.routing.intents import EXTENSIONS, shop_examples
+    from shopqa.ingest.scan import PARSERS
 
     assert PARSERS["intents"].EXTENSIONS == EXTENSIONS
     (shop_copy / "intents").mkdir()

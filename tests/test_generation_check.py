@@ -1,4 +1,4 @@
-"""app.answering.generation_check: generated answers that pass grounding but are still not answers.
+"""shopqa.answering.generation_check: generated answers that pass grounding but are still not answers.
 
 The fixtures are written for these tests (a made-up shop), in the layouts ingest gives
 passages: "Title > Heading" then text, "Customer: ...\nAgent: ..." for chats, "Q: ...\nA: ..."
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.answering.generation_check import problems
-from app.answering.grounding import check
+from shopqa.answering.generation_check import problems
+from shopqa.answering.grounding import check
 
 SHIPPING = ("Shipping > Rates\nStandard shipping takes 3-5 business days. Orders over $75 ship free. "
             "Express shipping costs $15 and arrives the next business day.")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from ingest.graph import customer_node, edge_counts
-from ingest.index import ShopIndex
+from shopqa.ingest.graph import customer_node, edge_counts
+from shopqa.ingest.index import ShopIndex
 
 
 def test_nodes_and_edges(tiny_index, hash_embedder):

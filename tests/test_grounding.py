@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.answering.grounding import check, extractive, focus, plain, prefer, rank_sentences
-from ingest.chunking import count_tokens
+from shopqa.answering.grounding import check, extractive, focus, plain, prefer, rank_sentences
+from shopqa.ingest.chunking import count_tokens
 
 P = ["Return policy > Window\nYou can return any item within 30 days of delivery. Items must be unused.",
      "Shipping\nEU orders arrive in 7-12 business days. Express takes 3-5 days."]
@@ -59,7 +59,7 @@ def test_extractive_uses_meaning_across_languages():
 
 
 def test_sentence_gate_streams_only_grounded_sentences():
-    from app.answering.grounding import SentenceGate
+    from shopqa.answering.grounding import SentenceGate
 
     out: list[str] = []
     gate = SentenceGate(["Refunds take 5-7 business days.", "Support answers Monday to Friday."], out.append)

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import manifest
-from ingest.embedders import HashEmbedder
-from ingest.index import ShopIndex
-from ingest.lock import IngestLock, LockHeld
+from shopqa.ingest import manifest
+from shopqa.ingest.embedders import HashEmbedder
+from shopqa.ingest.index import ShopIndex
+from shopqa.ingest.lock import IngestLock, LockHeld
 from shopdata import do_ingest
 
 HERE = Path(__file__).parent
@@ -157,12 +157,12 @@ def test_lock_held_by_another_process_cli_exit_code(shop_copy, tmp_path):
     index_dir = tmp_path / "idx"
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, %r)\n"
-        "from ingest.lock import IngestLock\n"
+        "from shopqa.ingest.lock import IngestLock\n"
         "with IngestLock(%r):\n    print('held', flush=True); time.sleep(30)\n") % (str(HERE.parent), str(index_dir))],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        cli = subprocess.run([sys.executable, "-m", "app.cli", "ingest", str(shop_copy), "--index-dir",
+        cli = subprocess.run([sys.executable, "-m", "shopqa.cli", "ingest", str(shop_copy), "--index-dir",
                               str(index_dir), "--embedder", "hash:128", "-q"], capture_output=True, text=True,
                              cwd=HERE.parent)
         assert cli.returncode == 4

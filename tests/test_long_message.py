@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.text.long_message import the_ask
-from app.resources import Resources
-from app.settings import Settings
+from shopqa.text.long_message import the_ask
+from shopqa.resources import Resources
+from shopqa.settings import Settings
 
 STORY = ("I bought a few things from you last spring for a hiking trip with my brother, and we walked "
          "about twelve miles a day along the ridge in mostly fine weather. ") * 5

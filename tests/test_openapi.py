@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from app import create_app
-from app.resources import Resources
-from app.settings import Settings
+from shopqa import create_app
+from shopqa.resources import Resources
+from shopqa.settings import Settings
 
 # The OpenAPI document describes the HTTP API: /api/*, /v1/*, /admin/* and the operations
 # endpoints /healthz, /readyz, /metrics and /openapi.json. The server-rendered browser pages

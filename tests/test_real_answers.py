@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.answering.answer import Answerer
-from app.answering.calibration import thresholds_for
-from app.answering.grounding import check
-from app.models.llm import LlamaCppLLM
-from app.text.prompts import Prompts
-from app.settings import Settings
-from ingest.index import ShopIndex
+from shopqa.answering.answer import Answerer
+from shopqa.answering.calibration import thresholds_for
+from shopqa.answering.grounding import check
+from shopqa.models.llm import LlamaCppLLM
+from shopqa.text.prompts import Prompts
+from shopqa.settings import Settings
+from shopqa.ingest.index import ShopIndex
 
 pytestmark = pytest.mark.slow
 

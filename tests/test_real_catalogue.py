@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings import Settings
-from app.web import create_app
+from shopqa.settings import Settings
+from shopqa.web import create_app
 
 pytestmark = pytest.mark.slow
 

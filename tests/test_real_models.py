@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from app.answering.retrieval import HybridRetriever
-from ingest.embedders import SentenceTransformerEmbedder, make_embedder
-from ingest.index import ShopIndex
+from shopqa.answering.retrieval import HybridRetriever
+from shopqa.ingest.embedders import SentenceTransformerEmbedder, make_embedder
+from shopqa.ingest.index import ShopIndex
 from shopdata import do_ingest
 
 pytestmark = pytest.mark.slow
@@ -68,7 +68,7 @@ def _free_port() -> int:
 def test_cli_ingest_then_real_server(tiny_shop, tmp_path):
     """The README path: `shopqa ingest` with the default embedder, then `shopqa serve` over HTTP."""
     env = {**os.environ, "SHOPQA_INDEX_DIR": str(tmp_path / "idx"), "SHOPQA_DATA_DIR": str(tmp_path / "var")}
-    shopqa = [sys.executable, "-m", "app.cli"]
+    shopqa = [sys.executable, "-m", "shopqa.cli"]
     ingest = subprocess.run(shopqa + ["ingest", str(tiny_shop), "--quiet"], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=600)
     assert ingest.returncode == 0, ingest.stderr

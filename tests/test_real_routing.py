@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from app.resources import Resources
-from app.settings import Settings
+from shopqa.resources import Resources
+from shopqa.settings import Settings
 
 pytestmark = pytest.mark.slow
 

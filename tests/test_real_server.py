@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from app.web.auth import token_digest
+from shopqa.web.auth import token_digest
 from realserver import RealServer
 
 pytestmark = pytest.mark.slow

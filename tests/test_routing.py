@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from app.handoff.chat_export import export
-from app.routing.intents import IntentClassifier, bundled_examples, shop_examples
-from app.assistant import Turn
-from app.ordering.order_flow import OrderFlow
-from app.ordering.orders import OrderError, SQLiteOrderStore
-from app.text.prompts import Prompts
-from app.catalogue.recommend import Recommender
-from app.resources import Resources
-from app.settings import Settings
-from app.handoff.tickets import TicketStore
-from ingest.index import ShopIndex
-from ingest.sources import chats as chat_source
+from shopqa.handoff.chat_export import export
+from shopqa.routing.intents import IntentClassifier, bundled_examples, shop_examples
+from shopqa.assistant import Turn
+from shopqa.ordering.order_flow import OrderFlow
+from shopqa.ordering.orders import OrderError, SQLiteOrderStore
+from shopqa.text.prompts import Prompts
+from shopqa.catalogue.recommend import Recommender
+from shopqa.resources import Resources
+from shopqa.settings import Settings
+from shopqa.handoff.tickets import TicketStore
+from shopqa.ingest.index import ShopIndex
+from shopqa.ingest.sources import chats as chat_source
 from shopdata import do_ingest
 
 
@@ -60,7 +60,7 @@ def test_verification_over_several_turns_then_status(res):
 def test_concurrent_messages_of_one_session_are_answered_in_turn(res, monkeypatch):
     # Each turn reads the session's state and stores it seconds later; two messages in flight
     # used to both read the old state, and the later save lost the earlier one's update.
-    from app.assistant import Assistant
+    from shopqa.assistant import Assistant
 
     route = Assistant._route
 
@@ -317,7 +317,7 @@ def test_shop_intent_examples_and_bad_rows_are_reported(tmp_path, hash_embedder)
 
 
 def test_lexical_features_need_the_texts_and_carry_a_keyword(hash_embedder):
-    from app.routing.classify import EmbeddingClassifier
+    from shopqa.routing.classify import EmbeddingClassifier
 
     texts = ["i want an invoice", "send the invoice again", "invoice for my order",
              "cancel it please", "please cancel my order", "cancel the purchase"]
@@ -469,14 +469,14 @@ def test_prompt_injection_is_declined_without_a_ticket(res, message, caplog):
 @pytest.mark.parametrize("message", ["Can this charger act as a power bank?", "How do I reset my password?",
                                      "Show me the instructions for the X200 case", "请问这个手机壳的说明书在哪里？"])
 def test_ordinary_questions_are_not_injections(message):
-    from app.routing.injection import looks_like_injection
+    from shopqa.routing.injection import looks_like_injection
     assert not looks_like_injection(message)
 
 
 # -- route with evidence -----------------------------------------------------------------------
 def _gate(knowledge: bool):
-    from app.answering.answer_model import Logistic
-    from app.routing.route_gate import FEATURES, RouteGate
+    from shopqa.answering.answer_model import Logistic
+    from shopqa.routing.route_gate import FEATURES, RouteGate
 
     zeros = tuple(0.0 for _ in FEATURES)
     return RouteGate(Logistic(FEATURES, zeros, tuple(1.0 for _ in FEATURES), zeros, 6.0 if knowledge else -6.0), 0.7)
@@ -506,8 +506,8 @@ def test_evidence_never_overrules_an_explicit_ask_for_a_person_or_a_named_order(
 
 
 def test_a_question_is_not_feedback(res):
-    from app.routing.intents import IntentResult
-    from app.routing.sentiment import Sentiment
+    from shopqa.routing.intents import IntentResult
+    from shopqa.routing.sentiment import Sentiment
 
     assistant = res.assistant()
     feedback = IntentResult("feedback_suggestion", "suggestion", "feedback", 0.9, 0.9, [("feedback_suggestion", 0.9)])
@@ -518,9 +518,9 @@ def test_a_question_is_not_feedback(res):
 
 
 def test_an_upset_customer_who_asks_gets_the_answer_and_a_person(res, monkeypatch):
-    from app.assistant import Reply
-    from app.routing.intents import IntentResult
-    from app.routing.sentiment import Sentiment
+    from shopqa.assistant import Reply
+    from shopqa.routing.intents import IntentResult
+    from shopqa.routing.sentiment import Sentiment
 
     assistant = res.assistant()
     meta = assistant.intents.taxonomy["complaint"]
@@ -550,7 +550,7 @@ def test_an_upset_customer_who_asks_gets_the_answer_and_a_person(res, monkeypatc
 
 
 def test_questions_are_told_from_statements():
-    from app.text.questions import asks_question
+    from shopqa.text.questions import asks_question
 
     for text in ("how many days do i have to report it", "想问下到底哪些情况不保修", "Is it too late to cancel?",
                  "耳机拆封了还能七天无理由退货吗", "got it today. what do i do now"):
@@ -561,7 +561,7 @@ def test_questions_are_told_from_statements():
 
 
 def test_the_order_flow_decides_whether_it_takes_the_turn(store):
-    from app.ordering.order_flow import OrderSession
+    from shopqa.ordering.order_flow import OrderSession
 
     flow = OrderFlow(store, Prompts())
     assert flow.takes({}, "where is T-1001?", "order_status")

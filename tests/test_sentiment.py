@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.routing.review_polarity import ReviewPolarity, cjk_share
-from app.routing.sentiment import SentimentClassifier
+from shopqa.routing.review_polarity import ReviewPolarity, cjk_share
+from shopqa.routing.sentiment import SentimentClassifier
 
 
 @pytest.fixture(scope="module")

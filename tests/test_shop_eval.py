@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from app.evals import shop_eval
-from app.evals.shop_eval import Case, CasesError, grade, has, load_cases, matches, numbers_in
+from shopqa.evals import shop_eval
+from shopqa.evals.shop_eval import Case, CasesError, grade, has, load_cases, matches, numbers_in
 
 
 def test_numeric_alternatives_match_whole_numbers_only():

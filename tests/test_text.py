@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.chunking import chunk_markdown, count_tokens, detect_lang, split_sentences
-from ingest.keyword import KeywordIndex
-from ingest.redact import drop_salutation_name, redact
-from ingest.tokenize import stem, tokenize
+from shopqa.ingest.chunking import chunk_markdown, count_tokens, detect_lang, split_sentences
+from shopqa.ingest.keyword import KeywordIndex
+from shopqa.ingest.redact import drop_salutation_name, redact
+from shopqa.ingest.tokenize import stem, tokenize
 
 
 def test_chinese_and_english_sentences():

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
-from app.resources import Resources
-from app.settings import Settings
+from shopqa import create_app
+from shopqa.resources import Resources
+from shopqa.settings import Settings
 
 
 @pytest.fixture

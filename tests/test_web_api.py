@@ -8,11 +8,11 @@ import threading
 import pytest
 from werkzeug.security import generate_password_hash
 
-from app import create_app
-from app.resources import Resources
-from app.settings import Settings
-from app.web.auth import token_digest
-from app.web.runtime import LLMBusy, QueuedLLM
+from shopqa import create_app
+from shopqa.resources import Resources
+from shopqa.settings import Settings
+from shopqa.web.auth import token_digest
+from shopqa.web.runtime import LLMBusy, QueuedLLM
 from doubles import CannedLLM, CopyingLLM
 
 TOKEN = "test-token-123"
@@ -280,7 +280,7 @@ def test_no_failed_request_while_an_ingest_swaps_the_index(shop_copy, hash_embed
 
 @pytest.mark.parametrize("kind,code", [("unexpected", "internal"), ("llm", "llm_error")])
 def test_customers_never_see_exception_text(tiny_index, hash_embedder, tmp_path, monkeypatch, caplog, kind, code):
-    from app.models.llm import LLMError
+    from shopqa.models.llm import LLMError
 
     client, res = make_client(tiny_index, hash_embedder, tmp_path, llm=CopyingLLM())
     error = (RuntimeError("db password=hunter2 at /srv/shopqa/secret.sqlite") if kind == "unexpected" else

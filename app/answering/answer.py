@@ -17,22 +17,22 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ingest.chunking import count_tokens, detect_lang
-from ingest.index import ShopIndex
-from ingest.tokenize import tokenize
+from shopqa.ingest.chunking import count_tokens, detect_lang
+from shopqa.ingest.index import ShopIndex
+from shopqa.ingest.tokenize import tokenize
 
-from app.answering import candidates as cands
-from app.answering import generation_check
-from app.answering import grounding
-from app.catalogue import products
-from app.answering import rewrite
-from app.answering.answer_model import ABSTAIN, ANSWER, PARTIAL, AnswerModel
-from app.answering.candidates import select
-from app.catalogue.answers import CatalogueAnswers
-from app.catalogue.catalogue import Catalogue
-from app.models.llm import LLM, LLMBusy
-from app.text.prompts import LANG_NAMES, Prompts
-from app.answering.retrieval import Hit, HybridRetriever, fuse
+from shopqa.answering import candidates as cands
+from shopqa.answering import generation_check
+from shopqa.answering import grounding
+from shopqa.catalogue import products
+from shopqa.answering import rewrite
+from shopqa.answering.answer_model import ABSTAIN, ANSWER, PARTIAL, AnswerModel
+from shopqa.answering.candidates import select
+from shopqa.catalogue.answers import CatalogueAnswers
+from shopqa.catalogue.catalogue import Catalogue
+from shopqa.models.llm import LLM, LLMBusy
+from shopqa.text.prompts import LANG_NAMES, Prompts
+from shopqa.answering.retrieval import Hit, HybridRetriever, fuse
 
 # Same-language sentences ranked by meaning as well as shared words: the best this many by
 # shared words are embedded (about 15 ms each on two cores); across languages, all are.

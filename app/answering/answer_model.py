@@ -97,7 +97,7 @@ class AnswerModel:
     def load(cls, path: str | Path | None = None) -> "AnswerModel":
         """The shipped model, or one written by ``bench/fit_answer_model.py`` at ``path``."""
         if path is None:
-            text = resources.files("app").joinpath("data/answer_model.json").read_text(encoding="utf-8")
+            text = resources.files("shopqa").joinpath("data/answer_model.json").read_text(encoding="utf-8")
         else:
             text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text)
@@ -125,7 +125,7 @@ def fitted_for(embedder_id: str, name: str, path: str | Path | None = None) -> d
     """The JSON of a fitted model (``app/data/NAME`` or ``path``) if it was fitted for
     ``embedder_id``, else None (a missing file too)."""
     try:
-        text = (resources.files("app").joinpath(f"data/{name}").read_text(encoding="utf-8")
+        text = (resources.files("shopqa").joinpath(f"data/{name}").read_text(encoding="utf-8")
                 if path is None else Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from app.answering.answer import Thresholds
-from app.settings import Settings
-from app.paths import DATA
+from shopqa.answering.answer import Thresholds
+from shopqa.settings import Settings
+from shopqa.paths import DATA
 
 CALIBRATION = DATA / "calibration.json"
 

@@ -23,10 +23,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ingest.chunking import detect_lang, split_sentences
-from ingest.tokenize import tokenize
+from shopqa.ingest.chunking import detect_lang, split_sentences
+from shopqa.ingest.tokenize import tokenize
 
-from app.text.bridge import ASKING, Bridge
+from shopqa.text.bridge import ASKING, Bridge
 
 # -- what a question asks for -----------------------------------------------------------------
 ASKS = {
@@ -185,7 +185,7 @@ def passage_sentences(text: str, unit_type: str) -> list[str]:
         if unit_type == "faq":
             return [reply.group(1).replace("\n", " ").strip()]
         body = reply.group(1)
-    from app.answering.grounding import _with_labels  # the label-joining rule ("Price: 34.00 USD") is grounding's
+    from shopqa.answering.grounding import _with_labels  # the label-joining rule ("Price: 34.00 USD") is grounding's
 
     return [s for s in _with_labels(split_sentences(body.replace("\n", " "))) if len(s) >= MIN_CHARS]
 
@@ -369,6 +369,6 @@ def select(question: str, ranked: list[tuple[float, int, int, str]], max_sentenc
     Sentences under half the best one's probability add noise, not answers; a quoted sentence
     brings the next one of its passage when the answer runs on into it (the extractive rule).
     """
-    from app.answering.grounding import extractive
+    from shopqa.answering.grounding import extractive
 
     return extractive(question, [], max_sentences, max_chars, ranked=ranked, passage_floor=False)

@@ -6,7 +6,7 @@ it echoes or paraphrases the question, asks a question back, loops on a phrase, 
 Markdown table cells, quotes the *customer's* turn of a past chat, or copies a fact without the
 condition it holds under ("free standard shipping" from "Gold members get free standard
 shipping"). :func:`problems` names each of these, so the caller can fall back to the extractive
-answer. Every check is lexical (tokens from :func:`ingest.tokenize.tokenize`, jieba for Chinese)
+answer. Every check is lexical (tokens from :func:`shopqa.ingest.tokenize.tokenize`, jieba for Chinese)
 and deliberately conservative: a good answer that quotes or shortens a passage sentence, with
 its citation, passes.
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from ingest.chunking import split_sentences
-from ingest.tokenize import tokenize
+from shopqa.ingest.chunking import split_sentences
+from shopqa.ingest.tokenize import tokenize
 
 __all__ = ["problems"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.chunking import count_tokens, split_sentences
-from ingest.tokenize import codes, tokenize
+from shopqa.ingest.chunking import count_tokens, split_sentences
+from shopqa.ingest.tokenize import codes, tokenize
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # How much an earlier turn's words count when ranking sentences for a follow-up.

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.chunking import detect_lang
-from ingest.index import ShopIndex, UnitRow
+from shopqa.ingest.chunking import detect_lang
+from shopqa.ingest.index import ShopIndex, UnitRow
 
-from app.text.bridge import Bridge
+from shopqa.text.bridge import Bridge
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ingest.chunking import count_tokens
+from shopqa.ingest.chunking import count_tokens
 
 _FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|but|or|same|then)\b|\b(it|its|it's|that|this|those|these|them|one|ones)\b|"
@@ -33,7 +33,7 @@ def _names_nothing(message: str) -> bool:
     about to the conversation; English says so with a pronoun, which _FOLLOW_UP reads."""
     if not _CJK.search(message):
         return False
-    from ingest.tokenize import _jieba
+    from shopqa.ingest.tokenize import _jieba
 
     _jieba()  # initialised once, quietly
     import jieba.posseg

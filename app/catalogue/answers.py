@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from ingest.chunking import count_tokens
-from ingest.tokenize import _EN_STOP
+from shopqa.ingest.chunking import count_tokens
+from shopqa.ingest.tokenize import _EN_STOP
 
-from app.catalogue import products
-from app.catalogue.products import COMPAT, Mention, ProductMatcher, _FILLER, _QUESTION_WORDS
-from app.catalogue.catalogue import Catalogue, label
-from app.catalogue.search import REQUEST, ProductSearch
+from shopqa.catalogue import products
+from shopqa.catalogue.products import COMPAT, Mention, ProductMatcher, _FILLER, _QUESTION_WORDS
+from shopqa.catalogue.catalogue import Catalogue, label
+from shopqa.catalogue.search import REQUEST, ProductSearch
 
 # Words that ask for what goes with a product: accessories, spares, refills, care products.
 LIST = re.compile(r"\b(accessor(?:y|ies)|add-?ons?|extras|spares?|replacements?|refills?|go(?:es)? with|"

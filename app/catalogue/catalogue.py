@@ -15,8 +15,8 @@ from typing import Callable
 
 import networkx as nx
 
-from app.catalogue.units import Quantity, key_unit, value_quantity
-from app.paths import DATA
+from shopqa.catalogue.units import Quantity, key_unit, value_quantity
+from shopqa.paths import DATA
 
 WORDS_FILE = DATA / "attribute_words.json"
 _CJK = re.compile(r"[\u3400-\u9fff]")

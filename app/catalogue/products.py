@@ -10,8 +10,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from ingest.tokenize import _CJK_RUN, _EN_STOP, _jieba, stem
-from app.paths import DATA
+from shopqa.ingest.tokenize import _CJK_RUN, _EN_STOP, _jieba, stem
+from shopqa.paths import DATA
 
 GLOSSARY = DATA / "glossary.json"
 _WORDS = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[\u3400-\u9fff]+")

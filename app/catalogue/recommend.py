@@ -11,9 +11,9 @@ from typing import Any, Iterable
 
 import networkx as nx
 
-from ingest.graph import customer_node
+from shopqa.ingest.graph import customer_node
 
-from app.catalogue import products
+from shopqa.catalogue import products
 
 # How much each kind of evidence counts when suggestions are merged.
 WEIGHTS = {"accessory": 3.0, "bought_together": 2.0, "personal": 1.5, "similar": 1.0, "search": 1.0}

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from ingest.tokenize import _EN_STOP
+from shopqa.ingest.tokenize import _EN_STOP
 
-from app.catalogue import products
-from app.catalogue.products import _FILLER, _QUESTION_WORDS, ProductMatcher
-from app.catalogue.catalogue import Catalogue, key_words, load_superlatives
-from app.catalogue.units import UNITS, amount, number, quantities
+from shopqa.catalogue import products
+from shopqa.catalogue.products import _FILLER, _QUESTION_WORDS, ProductMatcher
+from shopqa.catalogue.catalogue import Catalogue, key_words, load_superlatives
+from shopqa.catalogue.units import UNITS, amount, number, quantities
 
 _NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+)"
 _CUR_BEFORE = r"(?:(?:s|us|hk|a|c|nz)?\$|£|€|¥|￥|rmb\s*|usd\s*|gbp\s*|sgd\s*|cny\s*|eur\s*)"

@@ -57,7 +57,7 @@ class RetrievalQABaseline:
     @classmethod
     def over(cls, resources, settings) -> "RetrievalQABaseline":
         """The baseline over a warmed-up service's index, embedder and GGUF."""
-        from app.models.llm import packaged_gguf
+        from shopqa.models.llm import packaged_gguf
 
         model_path = str(getattr(resources.llm, "model_path", None) or settings.llm_model_path or packaged_gguf())
         chain = build_retrieval_qa(resources.index(), resources.embedder, model_path, settings.max_answer_tokens,

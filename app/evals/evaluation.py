@@ -24,14 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from ingest.embedders import make_embedder
+from shopqa.ingest.embedders import make_embedder
 
-from app.answering.calibration import routing_for
-from app.routing.intents import OUT_OF_SCOPE, IntentClassifier, bundled_examples
-from app.routing.review_polarity import ReviewPolarity
-from app.routing.sentiment import SentimentClassifier
-from app.settings import Settings
-from app.routing.vectors import cached_queries
+from shopqa.answering.calibration import routing_for
+from shopqa.routing.intents import OUT_OF_SCOPE, IntentClassifier, bundled_examples
+from shopqa.routing.review_polarity import ReviewPolarity
+from shopqa.routing.sentiment import SentimentClassifier
+from shopqa.settings import Settings
+from shopqa.routing.vectors import cached_queries
 
 BITEXT_MAP = {
     "cancel_order": "cancel_order", "check_cancellation_fee": "cancel_order",

@@ -260,9 +260,9 @@ class ShopRun:
 
     def start(self) -> "ShopRun":
         """Ingest the shop and build the service (models warmed up)."""
-        from ingest.pipeline import IngestOptions, run
+        from shopqa.ingest.pipeline import IngestOptions, run
 
-        from app.web import create_app
+        from shopqa.web import create_app
 
         t0 = time.perf_counter()
         s = self.settings
@@ -316,7 +316,7 @@ def evaluate(shop_dir: Path, cases: list[Case], settings, baseline: bool = False
             progress(f"[{n}/{len(cases)}] {case.id} {case.kind}: {'pass' if result['passed'] else 'FAIL'} "
                      f"({result['path']}, {result['ms']} ms)")
         if baseline:
-            from app.evals.baseline import RetrievalQABaseline
+            from shopqa.evals.baseline import RetrievalQABaseline
 
             qa = RetrievalQABaseline.over(run.app.extensions["shopqa"], run.settings)
             for n, case in enumerate(c for c in cases if c.kind in ("answer", "abstain")):

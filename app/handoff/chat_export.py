@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from app.conversations import ConversationStore
-from app.handoff.tickets import TicketStore
+from shopqa.conversations import ConversationStore
+from shopqa.handoff.tickets import TicketStore
 
 
 def conversations(store: ConversationStore, tickets: TicketStore, resolved_only: bool = False) -> Iterator[dict]:

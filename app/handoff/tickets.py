@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from app.sqlite_local import ThreadLocalConnection
+from shopqa.sqlite_local import ThreadLocalConnection
 
 log = logging.getLogger("shopqa.tickets")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.answering.retrieval import Hit
+from shopqa.answering.retrieval import Hit
 
 
 class CrossEncoderReranker:

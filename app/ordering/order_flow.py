@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.ordering.order_slots import EMAIL, extract_order_id, find_new_address, is_bare_slot, wants_yes, clean_address, \
+from shopqa.ordering.order_slots import EMAIL, extract_order_id, find_new_address, is_bare_slot, wants_yes, clean_address, \
     looks_like_address, ADDRESS_WORDS
-from app.ordering.orders import ADDRESS_CHANGEABLE, CANCELLABLE, Order, OrderError, OrderStore
-from app.text.prompts import Prompts
+from shopqa.ordering.orders import ADDRESS_CHANGEABLE, CANCELLABLE, Order, OrderError, OrderStore
+from shopqa.text.prompts import Prompts
 
 ORDER_TASKS = ("order_status", "cancel_order", "change_order")
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Protocol
 
-from app.sqlite_local import ThreadLocalConnection
+from shopqa.sqlite_local import ThreadLocalConnection
 
 log = logging.getLogger("shopqa.orders")
 

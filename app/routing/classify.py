@@ -16,9 +16,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ingest.embedders import Embedder
+from shopqa.ingest.embedders import Embedder
 
-from app.routing.vectors import cached_queries
+from shopqa.routing.vectors import cached_queries
 
 
 class EmbeddingClassifier:

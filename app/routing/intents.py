@@ -18,14 +18,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ingest.chunking import detect_lang
-from ingest.embedders import Embedder
-from ingest.reading import read_text
-from ingest.records import InputError, Problem
-from ingest.sources.tabular import as_list, rows
+from shopqa.ingest.chunking import detect_lang
+from shopqa.ingest.embedders import Embedder
+from shopqa.ingest.reading import read_text
+from shopqa.ingest.records import InputError, Problem
+from shopqa.ingest.sources.tabular import as_list, rows
 
-from app.routing.classify import EmbeddingClassifier
-from app.paths import DATA
+from shopqa.routing.classify import EmbeddingClassifier
+from shopqa.paths import DATA
 
 OUT_OF_SCOPE = "out_of_scope"
 # Weight of the character n-gram features beside the embedding, chosen on the calibration part

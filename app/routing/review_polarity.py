@@ -20,8 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ingest.tokenize import _CJK_RUN
-from app.paths import DATA
+from shopqa.ingest.tokenize import _CJK_RUN
+from shopqa.paths import DATA
 
 DEFAULT_PATH = DATA / "review_polarity_zh.npz"
 N_FEATURES = 2 ** 18
@@ -43,7 +43,7 @@ def cjk_share(text: str) -> float:
 
 def word_features(text: str) -> list[str]:
     """jieba words and word bigrams, lower-cased."""
-    from ingest.tokenize import _jieba  # jieba's dictionary loads once, in the warm-up
+    from shopqa.ingest.tokenize import _jieba  # jieba's dictionary loads once, in the warm-up
 
     words = [w for w in _jieba().lcut(text.lower()) if w.strip()]
     return ["w:" + w for w in words] + ["b:" + a + "_" + b for a, b in zip(words, words[1:])]

@@ -27,11 +27,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
-from ingest.tokenize import tokenize
+from shopqa.ingest.tokenize import tokenize
 
-from app.text.bridge import Bridge
-from app.answering.answer_model import Logistic, fitted_for
-from app.answering.candidates import TermWeights
+from shopqa.text.bridge import Bridge
+from shopqa.answering.answer_model import Logistic, fitted_for
+from shopqa.answering.candidates import TermWeights
 
 ROUTES = ("out_of_scope", "recommend", "feedback", "chitchat", "handoff", "order", "complaint", "knowledge")
 FEATURES = ("top_dense", "faq_q", "context_cov", "missing_rare", "confidence", "similarity",
@@ -58,7 +58,7 @@ class RouteGate:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "RouteGate":
         """The shipped gate (``app/data/route_gate.json``) or one at ``path``."""
-        text = (resources.files("app").joinpath("data/route_gate.json").read_text(encoding="utf-8")
+        text = (resources.files("shopqa").joinpath("data/route_gate.json").read_text(encoding="utf-8")
                 if path is None else Path(path).read_text(encoding="utf-8"))
         data = json.loads(text)
         return cls(Logistic.from_dict(data["model"]), float(data["threshold"]))

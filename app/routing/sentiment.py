@@ -19,11 +19,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ingest.embedders import Embedder
+from shopqa.ingest.embedders import Embedder
 
-from app.routing.classify import EmbeddingClassifier
-from app.routing.review_polarity import ReviewPolarity, cjk_share
-from app.paths import DATA
+from shopqa.routing.classify import EmbeddingClassifier
+from shopqa.routing.review_polarity import ReviewPolarity, cjk_share
+from shopqa.paths import DATA
 
 LABELS = ("negative", "neutral", "positive")
 

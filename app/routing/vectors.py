@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ingest.embedders import Embedder
+from shopqa.ingest.embedders import Embedder
 
 _LOCK = threading.Lock()
 

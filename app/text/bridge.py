@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.tokenize import tokenize
-from app.paths import DATA
+from shopqa.ingest.tokenize import tokenize
+from shopqa.paths import DATA
 
 TERMS = DATA / "bilingual_terms.txt"
 # Words that ask rather than name what is asked about.

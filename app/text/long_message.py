@@ -9,7 +9,7 @@ and any ticket keep the whole message.
 """
 from __future__ import annotations
 
-from ingest.chunking import split_sentences
+from shopqa.ingest.chunking import split_sentences
 
 # Messages up to this length are read whole: a few sentences of context help retrieval.
 LONG_CHARS = 400

@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from app.paths import PROMPTS
+from shopqa.paths import PROMPTS
 
 PROMPTS_DIR = PROMPTS
 LANG_NAMES = {"en": "English", "zh": "Simplified Chinese"}

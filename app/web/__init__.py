@@ -8,10 +8,10 @@ from pathlib import Path
 
 from flask import Flask, g, request
 
-from app.resources import Resources
-from app.settings import Settings
-from app.web import errors
-from app.web.runtime import Metrics, QueuedLLM, RateLimiter
+from shopqa.resources import Resources
+from shopqa.settings import Settings
+from shopqa.web import errors
+from shopqa.web.runtime import Metrics, QueuedLLM, RateLimiter
 
 
 def _secret_key(settings: Settings) -> str:
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.extensions["shopqa_runtime"] = {"limiter": RateLimiter(settings.rate_limit_per_minute), "metrics": metrics}
     logging.getLogger("shopqa").setLevel(logging.INFO)
 
-    from app.web import auth, chat, health, openai_compat, ops, pages, search, staff
+    from shopqa.web import auth, chat, health, openai_compat, ops, pages, search, staff
 
     for module in (health, search, chat, openai_compat, staff, auth, pages, ops):
         app.register_blueprint(module.bp)

@@ -10,9 +10,9 @@ from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from app.models.llm import LLMError
-from app.web.errors import INTERNAL_MESSAGE, LLM_MESSAGE, NOT_READY_MESSAGE, ApiError
-from app.web.runtime import LLMBusy
+from shopqa.models.llm import LLMError
+from shopqa.web.errors import INTERNAL_MESSAGE, LLM_MESSAGE, NOT_READY_MESSAGE, ApiError
+from shopqa.web.runtime import LLMBusy
 
 bp = Blueprint("chat", __name__)
 log = logging.getLogger("shopqa.web")

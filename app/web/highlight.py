@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from ingest.tokenize import tokenize
+from shopqa.ingest.tokenize import tokenize
 
 
 def mark(snippet: str, query: str) -> str:

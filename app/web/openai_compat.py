@@ -16,10 +16,10 @@ import uuid
 
 from flask import Blueprint, Response, jsonify, request
 
-from ingest.chunking import count_tokens
+from shopqa.ingest.chunking import count_tokens
 
-from app.web.chat import answer, check_message, json_body, rate_limit
-from app.web.errors import ApiError
+from shopqa.web.chat import answer, check_message, json_body, rate_limit
+from shopqa.web.errors import ApiError
 
 bp = Blueprint("openai", __name__)
 ROLE_MAP = {"user": "customer", "assistant": "assistant"}

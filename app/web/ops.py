@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from app.web.auth import staff_required
+from shopqa.web.auth import staff_required
 
 bp = Blueprint("ops", __name__)
 OPENAPI = Path(__file__).with_name("openapi.json")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template
 
-from app.web.auth import csrf_token, current_staff, staff_required
-from app.web.stats import dashboard as dashboard_stats
+from shopqa.web.auth import csrf_token, current_staff, staff_required
+from shopqa.web.stats import dashboard as dashboard_stats
 
 HERE = Path(__file__).parent
 bp = Blueprint("pages", __name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"),

@@ -6,7 +6,7 @@ import time
 from collections import defaultdict, deque
 from typing import Iterator
 
-from app.models.llm import LLMBusy
+from shopqa.models.llm import LLMBusy
 
 __all__ = ["LLMBusy", "Metrics", "QueuedLLM", "RateLimiter"]
 

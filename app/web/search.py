@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app.answering.retrieval import HybridRetriever
-from app.web.auth import current_staff
-from app.web.errors import NOT_READY_MESSAGE
-from app.web.highlight import mark
+from shopqa.answering.retrieval import HybridRetriever
+from shopqa.web.auth import current_staff
+from shopqa.web.errors import NOT_READY_MESSAGE
+from shopqa.web.highlight import mark
 
 bp = Blueprint("search", __name__)
 TYPES = {"doc", "faq", "product", "chat"}

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify
 
-from app.web.auth import staff_required
-from app.web.chat import json_body
-from app.web.errors import ApiError
+from shopqa.web.auth import staff_required
+from shopqa.web.chat import json_body
+from shopqa.web.errors import ApiError
 
 bp = Blueprint("staff", __name__, url_prefix="/api/staff")
 

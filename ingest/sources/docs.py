@@ -22,7 +22,7 @@ class _HTMLToMarkdown(HTMLParser):
     """Keep headings, paragraphs, list items and tables of an HTML page as Markdown-like text.
 
     A table is written as a Markdown table (its header row is the first row when all its cells
-    are ``<th>``), so that :mod:`ingest.facts` renders its rows as sentences, as it does a
+    are ``<th>``), so that :mod:`shopqa.ingest.facts` renders its rows as sentences, as it does a
     Markdown article's; without one, each row is a plain ``| key | value |`` row.
     """
 
