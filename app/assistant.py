@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from shopqa.ingest.chunking import detect_lang
 from shopqa.ingest.embedders import Embedder
@@ -28,16 +27,18 @@ from shopqa.conversations import ConversationStore
 from shopqa.routing.injection import looks_like_injection
 from shopqa.routing.intents import IntentClassifier, IntentResult
 from shopqa.text.long_message import the_ask
-from shopqa.ordering.order_flow import ORDER_TASKS, OrderFlow
+from shopqa.ordering.order_flow import OrderFlow
 from shopqa.ordering.order_slots import extract_order_id, is_bare_slot
 from shopqa.ordering.orders import SQLiteOrderStore
 from shopqa.text.prompts import Prompts
 from shopqa.text.questions import asks_question
-from shopqa.catalogue.recommend import Recommender
+from shopqa.recommend_route import RecommendRoute
+from shopqa import route_evidence
 from shopqa.routing.route_gate import RouteGate
-from shopqa.routing import route_gate
 from shopqa.routing.sentiment import Sentiment, SentimentClassifier
 from shopqa.handoff.tickets import TicketStore
+from shopqa.turn import Reply, Turn
+from shopqa.turn_storage import open_ticket, record_turn
 
 log = logging.getLogger("shopqa.assistant")
 # Words that ask for a person outright; with them a less certain human_agent intent still hands off.
@@ -46,50 +47,6 @@ ASKS_FOR_PERSON = re.compile(r"\b(human|real person|someone|somebody|agent|repre
 HANDOFF_CONFIDENCE = 0.5
 THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|cheers)\b|谢谢|多谢|感谢", re.IGNORECASE)
 ABSTAINED = "abstained"
-
-
-@dataclass
-class Reply:
-    """The answer to one customer message and how it was reached."""
-
-    session_id: str
-    answer: str
-    path: str
-    route: str
-    lang: str
-    intent: dict[str, Any]
-    sentiment: dict[str, Any]
-    sources: list[dict[str, Any]] = field(default_factory=list)
-    handoff: dict[str, Any] | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of `shopqa ask --json` and the chat API."""
-        return {"session_id": self.session_id, "answer": self.answer, "path": self.path, "route": self.route,
-                "intent": self.intent, "sentiment": self.sentiment, "sources": self.sources,
-                "handoff": self.handoff, "lang": self.lang, "timings_ms": self.timings_ms, **self.details}
-
-
-@dataclass
-class Turn:
-    """One customer message on its way through the router: what was read from it once, and what
-    the routing stages decide. Each stage of ``Assistant._route`` reads and adds to it."""
-
-    message: str  # the ask of a long message, else the message
-    session_id: str
-    history: list[dict]
-    state: dict  # the session's dialogue state (the order flow owns state["order"])
-    lang: str
-    intent: IntentResult
-    mood: Sentiment
-    vector: Any  # the message's query embedding, shape (1, dim)
-    on_token: Callable[[str], None] | None = None
-    injection: bool = False
-    base: dict = field(default_factory=dict)  # the Reply fields every route shares
-    knowledge_first: bool = False  # the route gate: the shop's passages should answer it
-    gate_p: float | None = None
-    follows_up: bool = False  # an elliptical follow-up of a knowledge answer
 
 
 class Assistant:
@@ -107,7 +64,7 @@ class Assistant:
         self.tickets = tickets
         self.conversations = conversations
         self.prompts = prompts
-        self.recommender = Recommender(answerer.index.graph)
+        self.recommend_route = RecommendRoute(answerer, prompts)
         # Route with evidence (app/routing/route_gate.py): fitted for one embedder, absent for others.
         self.gate = gate
 
@@ -153,27 +110,17 @@ class Assistant:
             reply.details["ask"] = ask
         reply.timings_ms = {"routing": routed_ms, **reply.timings_ms}
         if reply.handoff is not None:
-            self._hand_off(reply, session_id, history, message, intent, mood, lang)
+            open_ticket(self.tickets, self.prompts, reply, session_id, history, message, intent, mood, lang)
         reply.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
         self.conversations.save_state(session_id, state)
-        self._record(session_id, message, reply, intent, mood)
+        record_turn(self.conversations, session_id, message, reply, intent, mood)
         return reply
 
     # -- routing ---------------------------------------------------------------------------
     def gate_features(self, message: str, vector, intent: IntentResult | None = None) -> tuple[dict, list]:
         """The route gate's features for a message (and its retrieval hits): what the shop's
         knowledge says about it beside what the intent model says."""
-        intent = intent or self.intents.predict(message, vector)
-        answerer = self.answerer
-        hits = answerer.retriever.search(message, k=8, vector=vector[0], lang=detect_lang(message))
-        faq = answerer.index.question_search(vector[0], 1)
-        route = "complaint" if intent.intent == "complaint" else intent.route
-        names = bool(answerer.matcher.find(message)) or answerer.matcher.names_category(message)
-        features = route_gate.features(message, route, intent.confidence, intent.similarity,
-                                       self.intents.oos_threshold, hits, faq[0][1] if faq else None,
-                                       answerer.index, answerer.thresholds.abstain, answerer.thresholds.curated,
-                                       names)
-        return features, hits
+        return route_evidence.gate_features(self.answerer, self.intents, message, vector, intent)
 
     def _knowledge_first(self, message: str, vector, intent: IntentResult) -> tuple[bool, float | None]:
         """Whether the shop's own knowledge should answer a message the intent model routed
@@ -182,36 +129,6 @@ class Assistant:
             return False, None
         features, _ = self.gate_features(message, vector, intent)
         return self.gate.prefers_knowledge(features)
-
-    def _curated_faq(self, vector) -> bool:
-        """True when one of the shop's FAQ questions matches the message above the curated threshold."""
-        if vector is None:
-            return False
-        matches = self.answerer.index.question_search(vector[0], 1)
-        return bool(matches) and matches[0][1] >= self.answerer.thresholds.curated
-
-    def _rescue(self, message: str, intent: IntentResult) -> IntentResult:
-        """An out-of-scope verdict overruled for a message that names the shop's own orders or
-        products: it is about the shop however it is phrased ("order status RL-50001"), so the
-        model's best in-scope intent is taken instead."""
-        shapes = self.orders.id_shapes()
-        names_order = bool(shapes) and extract_order_id(message, shapes) is not None
-        # A catalogue category ("a tent for two") is as much the shop's as a product name.
-        names_product = bool(self.answerer.matcher.find(message)) or self.answerer.matcher.names_category(message)
-        if not (names_order or names_product):
-            return intent
-        in_scope = [name for name, _ in intent.alternatives if name != "out_of_scope"]
-        if names_order:
-            # An order number makes it an order task; without one in the top guesses, a status question.
-            best = next((n for n in in_scope if n in ORDER_TASKS), "order_status")
-        else:
-            # A product named with an order-ish phrasing ("can I order the X300?") is a product question.
-            best = next((n for n in in_scope if n not in ORDER_TASKS), "product_question")
-            if self.intents.taxonomy[best]["route"] in ("order", "out_of_scope"):
-                best = "product_question"
-        meta = self.intents.taxonomy[best]
-        confidence = dict(intent.alternatives).get(best, 0.0)
-        return IntentResult(best, meta["coarse"], meta["route"], confidence, intent.similarity, intent.alternatives)
 
     def _route(self, turn: Turn) -> Reply:
         """The routing stages in order; the first that answers the turn wins."""
@@ -277,7 +194,7 @@ class Assistant:
         """An out-of-scope verdict for a message naming the shop's orders or products is
         overruled; an elliptical follow-up of a knowledge answer is marked as one."""
         if turn.intent.intent == "out_of_scope":
-            intent = turn.intent = self._rescue(turn.message, turn.intent)
+            intent = turn.intent = route_evidence.rescue(self.answerer, self.intents, self.orders, turn.message, turn.intent)
             turn.base["intent"] = {**intent.as_dict(), **({"rescued_from": "out_of_scope"}
                                                           if intent.intent != "out_of_scope" else {}),
                                    **({"knowledge_p": round(turn.gate_p, 4)} if turn.gate_p is not None else {})}
@@ -320,7 +237,7 @@ class Assistant:
         if route != "knowledge" and turn.knowledge_first:
             route = "knowledge"
             turn.base["intent"] = {**turn.base["intent"], "overruled_by": "evidence"}
-        if route in ("recommend", "out_of_scope") and self._curated_faq(turn.vector):
+        if route in ("recommend", "out_of_scope") and route_evidence.curated_faq(self.answerer, turn.vector):
             # The shop's own FAQ answers it verbatim ("What does gift wrap cost?"), whatever the
             # intent model guessed: an FAQ match above the curated threshold is the stronger signal.
             route = "knowledge"
@@ -331,7 +248,7 @@ class Assistant:
         """The reply of the chosen route."""
         msg, lang, base = self.prompts.message, turn.lang, turn.base
         if route == "recommend":
-            return self._recommend(turn.message, turn.state, lang, base, turn.vector, turn.history)
+            return self.recommend_route.reply(turn.message, turn.state, lang, base, turn.vector, turn.history)
         if route == "chitchat":
             key = "thanks" if THANKS.search(turn.message) else "greeting"
             return Reply(answer=msg(key, lang), path="chitchat", route="chitchat", **base)
@@ -354,40 +271,6 @@ class Assistant:
             reply.handoff = {"reason": "abstained_twice"}
         return reply
 
-    def _recommend(self, message: str, state: dict, lang: str, base: dict, vector=None,
-                   history: list[dict] | None = None) -> Reply:
-        msg = self.prompts.message
-        # A request with a kind of product or a limit ("500元以内的空气净化器") is a catalogue
-        # search, and "有没有便宜点的" refines the last one; graph similarity only suggests
-        # when neither.
-        catalogue = self.answerer.catalogue_answers
-        found = None
-        if history and catalogue.search.refers_back(message):
-            shown = self.answerer.previous_products(history)
-            if shown:
-                found = catalogue.answer(message, shown, lang, from_history=True)
-        found = found or catalogue.find(message, lang, requested=True)
-        if found is not None:
-            return Reply(answer=found.text, path="recommend", route="recommend", **base,
-                         sources=self.answerer.card_sources(found.skus),
-                         details={"recommendations": found.skus, "search": found.details, "products": found.skus})
-        mentions = self.answerer.matcher.find(message)
-        hits = self.answerer.retriever.search(message, k=8, lang=lang, vector=None if vector is None else vector[0])
-        found = [h.unit.record_key.split(":", 1)[1] for h in hits if h.unit.type == "product"]
-        # "a case for my X300": the category is that of the best product hit that is not named.
-        named = {m.sku for m in mentions}
-        wanted = next((self.recommender.graph.nodes[f"product:{s}"]["category"] for s in found if s not in named
-                       and f"product:{s}" in self.recommender.graph), None) if named else None
-        picks = self.recommender.recommend(named, email=state.get("customer_email"), search=found,
-                                           category=wanted, k=4)
-        if not picks:
-            return Reply(answer=msg("recommend_none", lang), path="recommend", route="recommend", **base)
-        items = [msg("recommend_item", lang, name=p.name, sku=p.sku, price=f"{p.price:.2f}", currency=p.currency,
-                     stock=msg("in_stock" if p.in_stock else "out_of_stock", lang)) for p in picks]
-        sep = "；" if lang == "zh" else "; "
-        return Reply(answer=f"{msg('recommend_intro', lang)} {sep.join(items)}.", path="recommend",
-                     route="recommend", **base, details={"recommendations": [p.as_dict() for p in picks]})
-
     # -- handoff and tone ------------------------------------------------------------------
     def _handoff_reply(self, reason: str, base: dict) -> Reply:
         return Reply(answer="", path="handoff", route="handoff", handoff={"reason": reason}, **base)
@@ -396,27 +279,3 @@ class Assistant:
         if mood.label == "negative" and reply.answer and reply.route != "handoff":
             reply.answer = f"{self.prompts.message('apology', lang)} {reply.answer}"
         return reply
-
-    def _hand_off(self, reply: Reply, session_id: str, history: list[dict], message: str, intent: IntentResult,
-                  mood: Sentiment, lang: str) -> None:
-        if reply.handoff.get("existing"):
-            return
-        conversation = [{"role": h["role"], "text": h["text"]} for h in history] + [{"role": "customer", "text": message}]
-        if reply.answer:
-            conversation.append({"role": "assistant", "text": reply.answer})
-        ticket = self.tickets.create(session_id, conversation, reply.handoff["reason"], intent.intent,
-                                     mood.as_dict(), lang)
-        notice = self.prompts.message("handoff", lang, ticket=ticket["ref"])
-        # Chinese sentences follow each other without a space ("…订单。已为您转接…").
-        joiner = "" if lang == "zh" else " "
-        reply.answer = f"{reply.answer}{joiner}{notice}".strip()
-        reply.handoff.update({"ticket": ticket["ref"], "summary": ticket["summary"], "webhook": ticket.get("webhook")})
-
-    def _record(self, session_id: str, message: str, reply: Reply, intent: IntentResult, mood: Sentiment) -> None:
-        common = dict(route=reply.route, intent=intent.intent, sentiment=mood.label, score=mood.score, lang=reply.lang)
-        self.conversations.add(session_id, "customer", message, standalone=reply.details.get("standalone_query"),
-                               meta={"products": reply.details.get("products", [])}, **common)
-        self.conversations.add(session_id, "assistant", reply.answer, path=reply.path, sources=reply.sources,
-                               timings=reply.timings_ms, latency_ms=reply.timings_ms.get("total"),
-                               meta={"handoff": reply.handoff, "order_step": reply.details.get("order_step")},
-                               **common)

@@ -12,25 +12,11 @@ from pathlib import Path
 
 import click
 
+from shopqa.cli_common import EXIT_CONFIG, EXIT_LOCKED, EXIT_STRICT, ShopqaError, load_settings
+from shopqa.cli_eval import eval_group
 from shopqa.settings import ConfigError, Settings
 
-EXIT_STRICT, EXIT_LOCKED, EXIT_CONFIG = 3, 4, 5
 _RERUN = "run without --quiet to list them"  # --quiet counts the problems; this says how to see them
-
-
-class ShopqaError(click.ClickException):
-    """A domain error shown as one clear message with a documented exit code."""
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def _settings(ctx: click.Context, **overrides) -> Settings:
-    try:
-        return Settings.load(ctx.obj.get("config"), **{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        raise ShopqaError(str(exc), EXIT_CONFIG) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,12 +37,15 @@ def cli(ctx: click.Context, config: str | None) -> None:
     ctx.obj["config"] = config
 
 
+cli.add_command(eval_group)  # the `eval` commands live in cli_eval.py
+
+
 @cli.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of KEY = value lines.")
 @click.pass_context
 def config_cmd(ctx: click.Context, as_json: bool) -> None:
     """Print the effective settings (defaults < config file < SHOPQA_* env vars)."""
-    values = _settings(ctx).public_dict()
+    values = load_settings(ctx).public_dict()
     if as_json:
         click.echo(json.dumps(values, indent=2, ensure_ascii=False))
         return
@@ -89,7 +78,7 @@ def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder:
     from shopqa.ingest.embedders import EmbedderError
     from shopqa.ingest.pipeline import IngestOptions, StrictFailure, run
 
-    settings = _settings(ctx, index_dir=index_dir, embedder=embedder)
+    settings = load_settings(ctx, index_dir=index_dir, embedder=embedder)
     progress = not quiet and sys.stderr.isatty()
     try:
         opts = IngestOptions(shop_dir=shop_dir, index_dir=settings.index_dir, embedder=settings.embedder,
@@ -163,7 +152,7 @@ def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: s
     question = question.strip()
     if not question:
         raise ShopqaError("the question is empty", 2)
-    settings = _settings(ctx, index_dir=index_dir, llm_enabled=False if no_llm else None)
+    settings = load_settings(ctx, index_dir=index_dir, llm_enabled=False if no_llm else None)
     try:
         # Building the resources loads the embedder and the index: a bad model path or an
         # unusable index is a configuration problem (exit 5), not a traceback.
@@ -192,99 +181,6 @@ def ask(ctx: click.Context, question: str, index_dir: Path | None, session_id: s
     click.echo(f"session: {reply.session_id} | {timings}")
 
 
-@cli.group("eval")
-def eval_group() -> None:
-    """Measure the routing models on public data (../shared/datasets by default), or a whole shop on
-    graded questions (`eval shop`)."""
-
-
-def _datasets_option(f):
-    return click.option("--datasets", type=click.Path(file_okay=False, path_type=Path),
-                        default=lambda: str(Path.cwd().parent / "shared" / "datasets"), show_default="../shared/datasets",
-                        help="Folder with the public datasets (bitext/, clinc150/, sentiment_en/, sentiment_zh/).")(f)
-
-
-def _evaluate(ctx: click.Context, name: str, datasets: Path, embedder: str | None, as_json: bool) -> None:
-    """Run ``evaluation.<name>`` and print it as JSON or with ``evaluation.format_<name>``."""
-    from shopqa.ingest.embedders import EmbedderError
-
-    from shopqa.evals import evaluation
-
-    settings = _settings(ctx, embedder=embedder)
-    try:
-        result = getattr(evaluation, name)(settings, datasets)
-    except evaluation.DatasetMissing as exc:
-        raise ShopqaError(str(exc), 2) from exc
-    except EmbedderError as exc:
-        raise ShopqaError(str(exc)) from exc
-    click.echo(json.dumps(result, indent=2) if as_json else getattr(evaluation, f"format_{name}")(result))
-
-
-@eval_group.command("intents")
-@_datasets_option
-@click.option("--embedder", help="Embedder spec (default: the configured one).")
-@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-@click.pass_context
-def eval_intents(ctx: click.Context, datasets: Path, embedder: str | None, as_json: bool) -> None:
-    """Intent macro-F1 on Bitext (27 intents mapped onto shopqa's) and out-of-scope rejection on CLINC150.
-
-    The classifier is the one the service uses: trained on shopqa's bundled examples only,
-    never on the rows it is tested on; thresholds come from app/data/calibration.json.
-    """
-    _evaluate(ctx, "intents", datasets, embedder, as_json)
-
-
-@eval_group.command("sentiment")
-@_datasets_option
-@click.option("--embedder", help="Embedder spec (default: the configured one).")
-@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-@click.pass_context
-def eval_sentiment(ctx: click.Context, datasets: Path, embedder: str | None, as_json: bool) -> None:
-    """Binary sentiment accuracy on the VADER Amazon snippets and the Chinese review sentences."""
-    _evaluate(ctx, "sentiment", datasets, embedder, as_json)
-
-
-@eval_group.command("shop")
-@click.argument("shop_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the whole report (every case and reply) as JSON.")
-@click.option("--baseline", is_flag=True, help="Also answer the answer and abstain cases with a plain LangChain "
-              "RetrievalQA over the same vectors and GGUF, side by side.")
-@click.option("--no-llm", is_flag=True, help="Extractive answers only (no generation).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report here.")
-@click.pass_context
-def eval_shop(ctx: click.Context, shop_dir: Path, questions: Path, as_json: bool, baseline: bool, no_llm: bool,
-              out: Path | None) -> None:
-    """Score SHOP_DIR on graded customer questions (QUESTIONS, one JSON object a line), as a new user would.
-
-    The shop is ingested into a fresh temporary folder, the real service is started in-process
-    and each case is sent to POST /api/chat in a session of its own. Case kinds: answer
-    (turns, expect: [[alternatives], ...]), abstain (turns, forbid), route (turns, intent,
-    handoff) and order (turns, forbid, expect_last); the rules are those of
-    ../shared/dev-shops/README.md. Prints pass rates by kind, language and topic, invented
-    numbers and leaked order data, then every failing case with its path and reply.
-    Write your own questions to test your shop before going live.
-    """
-    from shopqa.ingest.embedders import EmbedderError
-    from shopqa.ingest.manifest import IndexUnusable
-
-    from shopqa.evals import shop_eval
-    from shopqa.evals.baseline import BaselineUnavailable
-
-    settings = _settings(ctx, **({"llm_enabled": False} if no_llm else {}))
-    try:
-        cases = shop_eval.load_cases(questions)
-        report = shop_eval.evaluate(shop_dir, cases, settings, baseline=baseline,
-                                    progress=lambda line: click.echo(line, err=True))
-    except shop_eval.CasesError as exc:
-        raise ShopqaError(str(exc), 2) from exc
-    except (IndexUnusable, EmbedderError, FileNotFoundError, ValueError, BaselineUnavailable) as exc:
-        raise ShopqaError(str(exc), EXIT_CONFIG) from exc
-    if out:
-        out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else shop_eval.format_report(report))
-
-
 @cli.group()
 def chats() -> None:
     """Stored conversations."""
@@ -305,7 +201,7 @@ def chats_export(ctx: click.Context, out: Path, resolved_only: bool) -> None:
     from shopqa.conversations import ConversationStore
     from shopqa.handoff.tickets import TicketStore
 
-    settings = _settings(ctx)
+    settings = load_settings(ctx)
     data = Path(settings.data_dir)
     if not (data / "conversations.sqlite").is_file():
         raise ShopqaError(f"no conversations in {data} (set SHOPQA_DATA_DIR or data_dir in the config)", 2)
@@ -354,7 +250,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     """Run the HTTP service under gunicorn (threads), on the index in index_dir."""
     from shopqa.server import run_gunicorn
 
-    settings = _settings(ctx, host=host, port=port, workers=workers)
+    settings = load_settings(ctx, host=host, port=port, workers=workers)
     try:
         run_gunicorn(settings)
     except ConfigError as exc:

@@ -27,6 +27,14 @@ def build(records: Iterable[SourceRecord]) -> nx.Graph:
     """
     g = nx.Graph()
     records = list(records)
+    _add_products(g, records)
+    _link_products(g, records)
+    _add_purchases(g, records)
+    return g
+
+
+def _add_products(g: nx.Graph, records: list[SourceRecord]) -> None:
+    """Products with their category, brand and attribute-value nodes."""
     for rec in records:
         if rec.type != "product":
             continue
@@ -44,6 +52,10 @@ def build(records: Iterable[SourceRecord]) -> nx.Graph:
             attr = f"attr:{key}={value}"
             g.add_node(attr, type="attribute", key=key, value=value)
             g.add_edge(node, attr, type="has_attribute")
+
+
+def _link_products(g: nx.Graph, records: list[SourceRecord]) -> None:
+    """The links the catalogue declares between products: compatible_with and accessory_of."""
     for rec in records:
         if rec.type != "product":
             continue
@@ -59,6 +71,10 @@ def build(records: Iterable[SourceRecord]) -> nx.Graph:
             # accessory_of points from the accessory to the main product; kept as an attribute
             # because the graph is undirected (relations are looked up from either side).
             g.add_edge(f"product:{other}", node, type="accessory_of", accessory=other, main=rec.data["sku"])
+
+
+def _add_purchases(g: nx.Graph, records: list[SourceRecord]) -> None:
+    """Customers, what they bought, and which products were bought together (cancelled orders left out)."""
     together: Counter[tuple[str, str]] = Counter()
     for rec in records:
         if rec.type != "order" or rec.data["status"] == "cancelled":
@@ -80,7 +96,6 @@ def build(records: Iterable[SourceRecord]) -> nx.Graph:
             g.add_edge(u, v, type="bought_together", weight=count)
         else:
             g[u][v]["bought_together"] = count
-    return g
 
 
 def save(g: nx.Graph, path: Path) -> None:

@@ -13,15 +13,12 @@ import numpy as np
 
 from . import dense, graph, manifest, store
 from .embedders import Embedder, make_embedder
+from .generations import GEN_PREFIX, TMP_PREFIX, next_free_number, prune, remove_leftovers
 from .keyword import KeywordIndex
 from .lock import IngestLock
 from .records import SOURCE_TYPES, Problem, SourceRecord
 from .scan import scan
 from .tokenize import TOKENIZER_VERSION, tokenize
-
-GEN_PREFIX = "gen-"
-TMP_PREFIX = ".tmp-"
-KEEP_GENERATIONS = 2  # the live one and the one before, for readers that still hold it
 
 
 class StrictFailure(Exception):
@@ -98,7 +95,7 @@ def run(opts: IngestOptions, embedder: Embedder | None = None,
     report = IngestReport()
     opts.index_dir.mkdir(parents=True, exist_ok=True)
     with IngestLock(opts.index_dir):
-        _remove_leftovers(opts.index_dir)
+        remove_leftovers(opts.index_dir)
         try:
             old = manifest.read(opts.index_dir)
         except manifest.IndexUnusable:
@@ -151,83 +148,21 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
            on_phase: Callable[[str], None]) -> None:
     """Write a complete new generation beside the live one, then make it live."""
     index_dir = opts.index_dir
-    number = int(old["generation"][len(GEN_PREFIX):]) + 1 if old else _next_free_number(index_dir)
+    number = int(old["generation"][len(GEN_PREFIX):]) + 1 if old else next_free_number(index_dir)
     generation = f"{GEN_PREFIX}{number:06d}"
     tmp = index_dir / f"{TMP_PREFIX}{generation}"
     tmp.mkdir()
     try:
-        old_dir = index_dir / old["generation"] if old else None
         conn = store.create(tmp / "store.sqlite")
-        if old_dir is not None:
-            store.copy_units(conn, old_dir / "store.sqlite", unchanged)
-            if old.get("tokenizer") != TOKENIZER_VERSION:
-                store.retokenize(conn, tokenize)
-            faiss_index = dense.load(old_dir / "dense.faiss")
-            question_index = dense.load(old_dir / "questions.faiss")
-            dropped = [uid for key in to_drop for uid in old["records"][key]["units"]]
-            dense.remove(faiss_index, dropped)
-            dense.remove(question_index, dropped)
-            next_id = old["next_id"]
-        else:
-            faiss_index = question_index = None
-            next_id = 1
-
-        # Assign stable ids to the new units; unchanged records keep theirs.
-        rows: list[dict[str, Any]] = []
-        record_units: dict[str, list[int]] = {k: old["records"][k]["units"] for k in unchanged} if old else {}
-        for key in sorted(to_embed):
-            rec = records[key]
-            record_units[key] = []
-            for unit in rec.units:
-                rows.append({"id": next_id, "record_key": key, "type": rec.type, "source": rec.source,
-                             "title": unit.title, "url": unit.url, "position": unit.position, "lang": unit.lang,
-                             "text": unit.text, "tokens": tokenize(unit.text), "meta": unit.meta})
-                record_units[key].append(next_id)
-                next_id += 1
+        faiss_index, question_index, next_id = _carry_over(conn, index_dir, old, to_drop, unchanged)
+        rows, record_units, next_id = _number_units(old, records, to_embed, unchanged, next_id)
 
         on_phase("embed")
-        if rows or faiss_index is None:
-            embedder.warm_up()
-        dim = embedder.dim if (rows or faiss_index is None) else old["embedder"]["dim"]
-        if faiss_index is None:
-            faiss_index, question_index = dense.new_index(dim), dense.new_index(dim)
-        elif faiss_index.d != dim:
-            raise manifest.EmbedderMismatch(f"the index has dimension {faiss_index.d} but embedder "
-                                            f"{embedder.id!r} gives {dim}; rebuild with --rebuild")
-        bar = _bar(opts.progress, "embedding", "chunk", total=len(rows))
-        t0 = time.perf_counter()
-        for start in range(0, len(rows), opts.batch_size):
-            batch = rows[start:start + opts.batch_size]
-            vectors = embedder.embed_passages([r["text"] for r in batch])
-            dense.add(faiss_index, (r["id"] for r in batch), vectors)
-            # FAQ questions get a query-side vector of their own: curated answers compare the
-            # customer's question with the FAQ's question, not with the whole Q/A text.
-            faqs = [r for r in batch if r["type"] == "faq"]
-            if faqs:
-                dense.add(question_index, (r["id"] for r in faqs),
-                          embedder.embed_queries([r["meta"]["question"] for r in faqs]))
-            store.insert_units(conn, batch)
-            bar.update(len(batch))
-        bar.close()
-        report.embed_seconds = time.perf_counter() - t0
-        report.embedded_units = len(rows)
+        faiss_index, question_index, dim = _embed(opts, embedder, old, rows, conn, faiss_index, question_index,
+                                                  report)
 
         on_phase("write")
-        store.insert_products(conn, (r.data for r in records.values() if r.type == "product"))
-        store.insert_orders(conn, ((r.data, r.source) for r in records.values() if r.type == "order"))
-        conn.commit()
-        ids, tokens = store.all_tokens(conn)
-        conn.close()
-        if len(ids) != faiss_index.ntotal:
-            raise RuntimeError(f"internal error: {len(ids)} units but {faiss_index.ntotal} vectors; "
-                               "the previous index may be damaged, run with --rebuild")
-        dense.save(faiss_index, tmp / "dense.faiss")
-        dense.save(question_index, tmp / "questions.faiss")
-        KeywordIndex.build(ids, tokens).save(tmp)
-        product_graph = graph.build(records.values())
-        graph.save(product_graph, tmp / "graph.json")
-        for path in tmp.iterdir():
-            manifest.fsync_path(path)
+        product_graph = _write_files(tmp, conn, records, faiss_index, question_index)
 
         on_phase("swap")
         final = index_dir / generation
@@ -251,23 +186,92 @@ def _build(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # a kill -9 leaves it; the next ingest removes it
         raise
-    _prune(index_dir, generation)
+    prune(index_dir, generation)
 
 
-def _next_free_number(index_dir: Path) -> int:
-    """After --rebuild or on a fresh folder, never reuse a generation name a reader may hold."""
-    numbers = [int(p.name[len(GEN_PREFIX):]) for p in index_dir.glob(f"{GEN_PREFIX}*") if p.name[len(GEN_PREFIX):].isdigit()]
-    return max(numbers, default=0) + 1
+def _carry_over(conn, index_dir: Path, old: dict[str, Any] | None, to_drop: list[str], unchanged: list[str]):
+    """The live generation's units of the unchanged records, and its vector indexes without the
+    dropped units; ``(None, None, 1)`` when there is no live generation to build on."""
+    old_dir = index_dir / old["generation"] if old else None
+    if old_dir is None:
+        return None, None, 1
+    store.copy_units(conn, old_dir / "store.sqlite", unchanged)
+    if old.get("tokenizer") != TOKENIZER_VERSION:
+        store.retokenize(conn, tokenize)
+    faiss_index = dense.load(old_dir / "dense.faiss")
+    question_index = dense.load(old_dir / "questions.faiss")
+    dropped = [uid for key in to_drop for uid in old["records"][key]["units"]]
+    dense.remove(faiss_index, dropped)
+    dense.remove(question_index, dropped)
+    return faiss_index, question_index, old["next_id"]
 
 
-def _remove_leftovers(index_dir: Path) -> None:
-    """Half-written generations of an ingest that was killed; they were never live."""
-    for path in index_dir.glob(f"{TMP_PREFIX}*"):
-        shutil.rmtree(path, ignore_errors=True)
+def _number_units(old: dict[str, Any] | None, records: dict[str, SourceRecord], to_embed: list[str],
+                  unchanged: list[str], next_id: int) -> tuple[list[dict[str, Any]], dict[str, list[int]], int]:
+    """Assign stable ids to the new units; unchanged records keep theirs. The store rows to
+    embed, every record's unit ids, and the next free id."""
+    rows: list[dict[str, Any]] = []
+    record_units: dict[str, list[int]] = {k: old["records"][k]["units"] for k in unchanged} if old else {}
+    for key in sorted(to_embed):
+        rec = records[key]
+        record_units[key] = []
+        for unit in rec.units:
+            rows.append({"id": next_id, "record_key": key, "type": rec.type, "source": rec.source,
+                         "title": unit.title, "url": unit.url, "position": unit.position, "lang": unit.lang,
+                         "text": unit.text, "tokens": tokenize(unit.text), "meta": unit.meta})
+            record_units[key].append(next_id)
+            next_id += 1
+    return rows, record_units, next_id
 
 
-def _prune(index_dir: Path, live: str) -> None:
-    """Keep the live generation and the one before it."""
-    gens = sorted(p for p in index_dir.glob(f"{GEN_PREFIX}*") if p.is_dir() and p.name != live)
-    for path in gens[: max(0, len(gens) - (KEEP_GENERATIONS - 1))]:
-        shutil.rmtree(path, ignore_errors=True)
+def _embed(opts: IngestOptions, embedder: Embedder, old: dict[str, Any] | None, rows: list[dict[str, Any]], conn,
+           faiss_index, question_index, report: IngestReport):
+    """Embed the new units into the vector indexes (new ones on a fresh build) and the store;
+    the indexes and their dimension."""
+    if rows or faiss_index is None:
+        embedder.warm_up()
+    dim = embedder.dim if (rows or faiss_index is None) else old["embedder"]["dim"]
+    if faiss_index is None:
+        faiss_index, question_index = dense.new_index(dim), dense.new_index(dim)
+    elif faiss_index.d != dim:
+        raise manifest.EmbedderMismatch(f"the index has dimension {faiss_index.d} but embedder "
+                                        f"{embedder.id!r} gives {dim}; rebuild with --rebuild")
+    bar = _bar(opts.progress, "embedding", "chunk", total=len(rows))
+    t0 = time.perf_counter()
+    for start in range(0, len(rows), opts.batch_size):
+        batch = rows[start:start + opts.batch_size]
+        vectors = embedder.embed_passages([r["text"] for r in batch])
+        dense.add(faiss_index, (r["id"] for r in batch), vectors)
+        # FAQ questions get a query-side vector of their own: curated answers compare the
+        # customer's question with the FAQ's question, not with the whole Q/A text.
+        faqs = [r for r in batch if r["type"] == "faq"]
+        if faqs:
+            dense.add(question_index, (r["id"] for r in faqs),
+                      embedder.embed_queries([r["meta"]["question"] for r in faqs]))
+        store.insert_units(conn, batch)
+        bar.update(len(batch))
+    bar.close()
+    report.embed_seconds = time.perf_counter() - t0
+    report.embedded_units = len(rows)
+    return faiss_index, question_index, dim
+
+
+def _write_files(tmp: Path, conn, records: dict[str, SourceRecord], faiss_index, question_index):
+    """Products and orders into the store, then the vector, keyword and graph files, all synced;
+    the product graph."""
+    store.insert_products(conn, (r.data for r in records.values() if r.type == "product"))
+    store.insert_orders(conn, ((r.data, r.source) for r in records.values() if r.type == "order"))
+    conn.commit()
+    ids, tokens = store.all_tokens(conn)
+    conn.close()
+    if len(ids) != faiss_index.ntotal:
+        raise RuntimeError(f"internal error: {len(ids)} units but {faiss_index.ntotal} vectors; "
+                           "the previous index may be damaged, run with --rebuild")
+    dense.save(faiss_index, tmp / "dense.faiss")
+    dense.save(question_index, tmp / "questions.faiss")
+    KeywordIndex.build(ids, tokens).save(tmp)
+    product_graph = graph.build(records.values())
+    graph.save(product_graph, tmp / "graph.json")
+    for path in tmp.iterdir():
+        manifest.fsync_path(path)
+    return product_graph

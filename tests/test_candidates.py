@@ -7,7 +7,8 @@ from shopqa.answering import candidates
 from shopqa.routing import route_gate
 from shopqa.answering.answer import Answerer, Thresholds
 from shopqa.answering.answer_model import AnswerModel, Logistic, fit_logistic
-from shopqa.answering.candidates import asks, holds, passage_sentences, select
+from shopqa.answering.candidate_sentences import passage_sentences
+from shopqa.answering.candidates import asks, holds, select
 from shopqa.text.prompts import Prompts
 from doubles import CannedLLM
 from shopqa.ingest.index import ShopIndex

@@ -11,7 +11,7 @@ import pytest
 
 from shopqa.handoff.chat_export import export
 from shopqa.routing.intents import IntentClassifier, bundled_examples, shop_examples
-from shopqa.assistant import Turn
+from shopqa.turn import Turn
 from shopqa.ordering.order_flow import OrderFlow
 from shopqa.ordering.orders import OrderError, SQLiteOrderStore
 from shopqa.text.prompts import Prompts
@@ -518,7 +518,7 @@ def test_a_question_is_not_feedback(res):
 
 
 def test_an_upset_customer_who_asks_gets_the_answer_and_a_person(res, monkeypatch):
-    from shopqa.assistant import Reply
+    from shopqa.turn import Reply
     from shopqa.routing.intents import IntentResult
     from shopqa.routing.sentiment import Sentiment
 

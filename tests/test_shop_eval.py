@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from shopqa.evals import shop_eval
-from shopqa.evals.shop_eval import Case, CasesError, grade, has, load_cases, matches, numbers_in
+from shopqa.evals import shop_grading
+from shopqa.evals.shop_cases import Case, CasesError, load_cases
+from shopqa.evals.shop_grading import grade, has, matches, numbers_in
 
 
 def test_numeric_alternatives_match_whole_numbers_only():
@@ -71,4 +72,4 @@ def test_shop_numbers_reads_any_encoding(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.md").write_bytes("退货期限 7 天，运费 12.50 元".encode("gb18030"))
     (tmp_path / "catalog.csv").write_text("OK-WRD,999.00,GBP,100,60,195,Oak\n1,500 ml\n", encoding="utf-8")
-    assert {"7", "12.5", "60", "195", "1500", "999"} <= shop_eval.shop_numbers(tmp_path)
+    assert {"7", "12.5", "60", "195", "1500", "999"} <= shop_grading.shop_numbers(tmp_path)

@@ -23,9 +23,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from shopqa.ingest.chunking import detect_lang, split_sentences
+from shopqa.ingest.chunking import detect_lang
 from shopqa.ingest.tokenize import tokenize
 
+# ANSWERABILITY, question_features, warm_sentences and TermWeights are re-exported for callers.
+from shopqa.answering.answerability import ANSWERABILITY, CJK, question_features
+from shopqa.answering.candidate_sentences import unit_sentences, warm_sentences
+from shopqa.answering.term_weights import TermWeights
 from shopqa.text.bridge import ASKING, Bridge
 
 # -- what a question asks for -----------------------------------------------------------------
@@ -60,12 +64,7 @@ HOLDS = {
     "contact": re.compile(r"\+?\d[\d\s()-]{6,}\d|@\w|\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|电话|邮箱|"
                           r"Monday|Friday|周[一二三四五六日]", re.I),
 }
-_YES_NO = re.compile(r"^\s*(?:can|could|is|are|do|does|did|will|would|may|should|has|have)\b|吗\s*[？?]?\s*$|"
-                     r"能不能|可不可以|是否|有没有|能否", re.I)
 _QUESTION_END = re.compile(r"[?？]\s*$")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-# Sentences shorter than this are labels or debris, not facts.
-MIN_CHARS = 8
 
 FEATURES = ("lex", "lex_rel", "sem", "sem_rel", "type_match", "type_miss", "has_number", "p_inv", "s_pos",
             "src_faq", "src_product", "src_chat", "is_question", "length", "title_cov", "cross", "dense")
@@ -79,38 +78,6 @@ def asks(question: str) -> set[str]:
 def holds(sentence: str) -> set[str]:
     """The kinds of value a sentence states."""
     return {kind for kind, pattern in HOLDS.items() if pattern.search(sentence)}
-
-
-class TermWeights:
-    """IDF of each keyword-index term in one index generation; a term the shop never uses weighs most."""
-
-    def __init__(self, keyword_index):
-        weights = keyword_index.weights
-        n = max(1, weights.shape[0])
-        df = np.diff(weights.tocsc().indptr) if weights.shape[1] else np.zeros(0)
-        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        self.vocab = keyword_index.vocab
-        self.idf = idf
-        self.unknown = float(math.log(1.0 + (n + 0.5) / 0.5))
-
-    def weight(self, term: str) -> float:
-        """The term's IDF in this shop."""
-        col = self.vocab.get(term)
-        return self.unknown if col is None else float(self.idf[col])
-
-    def coverage(self, terms: set[str], found: set[str]) -> float:
-        """Share of the IDF mass of ``terms`` that ``found`` covers (1.0 for no terms)."""
-        total = sum(self.weight(t) for t in terms)
-        return sum(self.weight(t) for t in terms & found) / total if total else 1.0
-
-    @classmethod
-    def of(cls, index) -> "TermWeights":
-        """The weights of an index generation, computed once and kept with it."""
-        cached = getattr(index, "_term_weights", None)
-        if cached is None:
-            cached = cls(index.keyword)
-            index._term_weights = cached
-        return cached
 
 
 @dataclass
@@ -127,67 +94,6 @@ class Candidate:
     def vector(self) -> list[float]:
         """The features in :data:`FEATURES` order."""
         return [self.features[name] for name in FEATURES]
-
-
-SENTENCE_CHARS = 200  # a sentence's first 200 characters carry its meaning (long log lines cost tokens)
-
-
-def sentence_vectors(index, texts: list[str]) -> np.ndarray:
-    """Passage vectors of ``texts`` by the index's embedder, each sentence embedded once per
-    index generation (the cache lives with the loaded index and goes with it)."""
-    cache = getattr(index, "_sentence_vectors", None)
-    if cache is None:
-        cache = index._sentence_vectors = {}
-    missing = [t for t in dict.fromkeys(texts) if t not in cache]
-    if missing:
-        vectors = np.asarray(index.embedder.embed_passages([t[:SENTENCE_CHARS] for t in missing]))
-        if len(cache) > 200_000:  # bounded: a huge shop keeps only recent sentences
-            cache.clear()
-        cache.update(zip(missing, vectors))
-    return np.stack([cache[t] for t in texts])
-
-
-def warm_sentences(index, limit: int = 20_000, batch: int = 64) -> int:
-    """Embed the candidate sentences of the index's units ahead of the first questions (run in
-    a background thread after warm-up: the first answers then cost no sentence embedding)."""
-    rows = index.db().execute("SELECT text, type, title FROM units ORDER BY id").fetchall()
-    texts: list[str] = []
-    for row in rows:
-        texts.extend(unit_sentences(row["text"], row["type"], row["title"] or ""))
-        if len(texts) >= limit:
-            break
-    for start in range(0, len(texts), batch):
-        sentence_vectors(index, texts[start:start + batch])
-    return len(texts)
-
-
-def unit_sentences(text: str, unit_type: str, title: str) -> list[str]:
-    """A unit's candidates as quoted: a product card's facts name their product ("color: Forest
-    Green" alone says nothing of which product it is)."""
-    out = passage_sentences(text, unit_type)
-    if unit_type == "product" and title:
-        out = [s if title.lower() in s.lower() else f"{title}: {s}" for s in out]
-    return out
-
-
-def passage_sentences(text: str, unit_type: str) -> list[str]:
-    """The candidate sentences of one passage body (its title line dropped).
-
-    A past chat's customer turns are never candidates: only what the shop's agent said can
-    answer another customer. An FAQ's answer stays whole (it is one curated fact).
-    """
-    body = text.split("\n", 1)[1] if "\n" in text else text
-    if unit_type in ("faq", "chat"):
-        # "Q: ...\nA: ..." and "Customer: ...\nAgent: ...": only the shop's side is a candidate.
-        reply = re.search(r"(?:^|\n)(?:A|Agent):\s*(.*)", text, re.S)
-        if reply is None:
-            return []
-        if unit_type == "faq":
-            return [reply.group(1).replace("\n", " ").strip()]
-        body = reply.group(1)
-    from shopqa.answering.grounding import _with_labels  # the label-joining rule ("Price: 34.00 USD") is grounding's
-
-    return [s for s in _with_labels(split_sentences(body.replace("\n", " "))) if len(s) >= MIN_CHARS]
 
 
 def _lexical(weights: TermWeights, bridge: Bridge, terms: set[str], toks: set[str], cross: bool) -> float:
@@ -267,7 +173,7 @@ def build(question: str, hits: Sequence, index, embed: Callable[[list[str]], np.
         for s_no, sentence in enumerate(unit_sentences(text, hit.unit.type, title)):
             toks = set(tokenize(sentence))
             kinds = holds(sentence)
-            cross = bool(_CJK.search(sentence)) != (q_lang == "zh")
+            cross = bool(CJK.search(sentence)) != (q_lang == "zh")
             if own and lent:
                 lex = (_lexical(weights, bridge, own, toks, cross) + _lexical(weights, bridge, lent, toks, cross)) / 2
             else:
@@ -315,50 +221,6 @@ def _add_meaning(out: list[Candidate], embed: Callable[[list[str]], np.ndarray] 
         # Halfway between the two readings: the other language's best sentence is lifted
         # towards the top, not onto it (a same-language answer keeps its edge).
         c.features["sem_rel"] = float(value) - (top[c.features["cross"]] + max(top.values())) / 2
-
-
-ANSWERABILITY = ("best", "second", "best_lex", "best_type", "context_cov", "missing_rare", "top_dense", "faq_q",
-                 "yes_no")
-
-
-def question_features(question: str, candidates: list[Candidate], context: Sequence[str],
-                      dense_scores: Sequence[float | None], index, abstain_threshold: float,
-                      curated_threshold: float, faq_score: float | None,
-                      message: str | None = None) -> dict[str, float]:
-    """Question-level evidence for the answer/partial/abstain decision (candidates already scored).
-
-    ``context`` are the texts of the best passages (the first three are read), ``dense_scores``
-    the dense similarities of the top hits.
-    """
-    weights = TermWeights.of(index)
-    q_terms = set(tokenize(message or question))
-    ranked = sorted(candidates, key=lambda c: -c.score)
-    context_terms = set().union(*(set(tokenize(text)) for text in context[:3])) if context else set()
-    missing = q_terms - context_terms
-    # The rarest question term that none of the best passages mentions: "resole", "CMA",
-    # "学生" in a shop that never writes them is the clearest sign the shop cannot answer.
-    rare_missing = max((weights.weight(t) for t in missing), default=0.0) / weights.unknown
-    dense = max((d for d in dense_scores[:5] if d is not None), default=0.0)
-    best = ranked[0] if ranked else None
-    asked_zh = detect_lang(message or question) == "zh"
-    other = [bool(_CJK.search(text[:300])) != asked_zh for text in context[:3]]
-    # With passages in the other language, coverage and the rarest missing term are also read
-    # through the shared concepts (app/text/bridge.py).
-    context_cov, rare_missing, neutral = Bridge.of(index).evidence(
-        weights.weight, weights.unknown, q_terms, context_terms,
-        weights.coverage(q_terms, context_terms) if q_terms else 0.0, rare_missing, other, mixed=True)
-    return {
-        "cross_lingual": float(neutral),
-        "best": best.score if best else 0.0,
-        "second": ranked[1].score if len(ranked) > 1 else 0.0,
-        "best_lex": best.features["lex"] if best else 0.0,
-        "best_type": best.features["type_match"] if best else 0.0,
-        "context_cov": context_cov,
-        "missing_rare": rare_missing,
-        "top_dense": dense - abstain_threshold,
-        "faq_q": (faq_score - curated_threshold) if faq_score is not None else -0.2,
-        "yes_no": float(bool(_YES_NO.search(message or question))),
-    }
 
 
 def select(question: str, ranked: list[tuple[float, int, int, str]], max_sentences: int = 3,

@@ -8,25 +8,20 @@ look-alike is a wrong fact, so an ambiguous name gets a question back instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import networkx as nx
 
 from shopqa.ingest.chunking import count_tokens
 from shopqa.ingest.tokenize import _EN_STOP
 
-from shopqa.catalogue import products
+from shopqa.catalogue import links, products
 from shopqa.catalogue.products import COMPAT, Mention, ProductMatcher, _FILLER, _QUESTION_WORDS
 from shopqa.catalogue.catalogue import Catalogue, label
-from shopqa.catalogue.search import REQUEST, ProductSearch
+from shopqa.catalogue.fit_lists import INTO, WHICH, FitLists
+from shopqa.catalogue.replies import CatalogueReply, stock_note, stock_status
+from shopqa.catalogue.search import ProductSearch
+from shopqa.catalogue.search_request import REQUEST
 
-# Words that ask for what goes with a product: accessories, spares, refills, care products.
-LIST = re.compile(r"\b(accessor(?:y|ies)|add-?ons?|extras|spares?|replacements?|refills?|go(?:es)? with|"
-                  r"pair(?:s)? with|to look after|look after|care for|recharge)\b|"
-                  r"配件|附件|搭配|配套|替换|补充装|周边|耗材", re.I)
-# Words that ask which things (not whether one thing): "which laces fit", "还有别的滤网能用吗".
-WHICH = re.compile(r"\b(which|what|any|anything|other|others|else)\b|哪些|哪个|哪款|哪种|什么|有没有|别的|其他|其它",
-                   re.I)
 # Words that ask for two products side by side.
 COMPARE = re.compile(r"\b(difference|differences|differ|compare|compared|comparison|vs\.?|versus|better|"
                      r"which (?:one|is)|or the)\b|区别|不同|差别|对比|比较|哪个更|哪款更|哪个好|还是", re.I)
@@ -34,32 +29,13 @@ COMPARE = re.compile(r"\b(difference|differences|differ|compare|compared|compari
 NOT_A_SEARCH = re.compile(r"\b(discounts?|coupons?|promo|promotions?|vouchers?|codes?|warranty|guarantee|returns?|"
                           r"refunds?|exchange|repair|assembly|install(?:ation)?)\b|折扣|优惠|打折|优惠券|保修|退货|退款|"
                           r"换货|维修|安装", re.I)
-# The verb between the kind asked and the product it is for ("which laces *fit* the boot").
-_RELATION = re.compile(r"\b(fits?|fitting|works? (?:with|on|in)|go(?:es)? (?:with|on|in)|compatible with|suits?|"
-                       r"to (?:recharge|charge|clean|look after|care for)|recharges?|for (?:my|the|a|an|this|that))\b|"
-                       r"适用于|适合|能用在|可以用在|能配|配", re.I)
-# Words that ask for something other than what was named.
-OTHER = re.compile(r"\b(other|others|else|another|alternatives?|instead)\b|别的|其他|其它|还有|替代", re.I)
 # Words about suiting a need; they ask nothing an attribute answer leaves out.
 _SUITS = frozenset("适合 适用 suitable suit suits good".split())
-# Compatibility asked without the usual words: "can I pour the refill into the bottle?".
-INTO = re.compile(r"\b(?:pour|put|fill|zip|zips|clip|clips|screw|attach|use|fit|go|goes|refill)\b[^.?!]{0,40}?"
-                  r"\b(?:into|in|inside|on|onto)\b|\binto\b|装在|装进|装到|放进|用在|装得", re.I)
 # A story with a question in it ("it came yesterday ... what do you need from me?") is the
 # help center's to answer, not a catalogue lookup's.
 LOOKUP_TOKENS = 40
 # Demonstratives and measure words ("这根", "那款") say nothing about what is asked.
 _DEMONSTRATIVE = re.compile(r"^[这那哪该此][个款件根条只台双把张套瓶支种]?$")
-
-
-@dataclass
-class CatalogueReply:
-    """A catalogue answer: its text, the products it cites (in order) and its kind."""
-
-    text: str
-    skus: list[str]
-    kind: str
-    details: dict = field(default_factory=dict)
 
 
 class CatalogueAnswers:
@@ -71,6 +47,7 @@ class CatalogueAnswers:
         self.matcher = matcher
         self.prompts = prompts
         self.search = ProductSearch(catalogue, matcher, graph)
+        self.fit_lists = FitLists(graph, catalogue, matcher, self.search, prompts)
 
     def answer(self, question: str, mentions: list[Mention], lang: str, from_history: bool = False
                ) -> CatalogueReply | None:
@@ -87,7 +64,7 @@ class CatalogueAnswers:
             return None
         which = bool(WHICH.search(question))
         if which:
-            listed = self._list(question, sure, lang)
+            listed = self.fit_lists.reply(question, sure, lang)
             if listed:
                 return listed
         if len(sure) >= 2 and (COMPAT.search(question) or INTO.search(question)) and not COMPARE.search(question):
@@ -112,7 +89,7 @@ class CatalogueAnswers:
                 reply = self._attributes(question, sure[0].sku, lang)
                 if reply:
                     return reply
-        listed = None if which else self._list(question, sure, lang)  # asked above already
+        listed = None if which else self.fit_lists.reply(question, sure, lang)  # asked above already
         if listed:
             return listed
         if from_history and (len(mentions) > 1 or self.search.parse(question).limits):
@@ -159,7 +136,7 @@ class CatalogueAnswers:
         items = []
         for r in results:
             p = self.catalogue.products[r.sku]
-            why = [*r.why, self._stock(p.in_stock, lang)]
+            why = [*r.why, stock_status(self.prompts, p.in_stock, lang)]
             items.append(msg("search_item", lang, name=p.name, sku=r.sku, why=", ".join(why)))
         end = "。" if lang == "zh" else "."
         return CatalogueReply(f"{msg('search_intro', lang)} {sep.join(items)}{end}", [r.sku for r in results],
@@ -204,7 +181,7 @@ class CatalogueAnswers:
         for sku in skus:
             p = self.catalogue.products[sku]
             lines.append(msg("product_card", lang, name=p.name, sku=sku, price=f"{p.price:.2f}", currency=p.currency,
-                             stock=self._stock(p.in_stock, lang)))
+                             stock=stock_status(self.prompts, p.in_stock, lang)))
         return CatalogueReply(" ".join(lines), skus, "price_stock")
 
     def _asks_attributes(self, question: str, sku: str) -> bool:
@@ -240,127 +217,36 @@ class CatalogueAnswers:
         items = []
         for sku in skus:
             p = self.catalogue.products[sku]
-            facts = [msg("price_fact", lang, price=f"{p.price:.2f}", currency=p.currency), self._stock(p.in_stock, lang)]
+            facts = [msg("price_fact", lang, price=f"{p.price:.2f}", currency=p.currency),
+                     stock_status(self.prompts, p.in_stock, lang)]
             facts += [msg("attribute_fact", lang, label=label(k), value=self.catalogue.display(sku, k)) for k in keys]
             items.append(msg("compare_item", lang, name=p.name, sku=sku, facts=", ".join(facts)))
         return CatalogueReply(f"{msg('compare_intro', lang)} {sep.join(items)}.", skus, "compare", {"attributes": keys})
-
-    def _list(self, question: str, mentions: list[Mention], lang: str) -> CatalogueReply | None:
-        """What fits or goes with a named product, in stock first, with price and stock."""
-        if not (LIST.search(question) or ((COMPAT.search(question) or INTO.search(question))
-                                            and WHICH.search(question))):
-            return None
-        # "Which footprint fits the Trailhead 2 tent?": the kind asked before the verb, the
-        # product it is for after it.
-        opening = re.match(r"\s*(?:which|what)\b(.*)", question, re.I | re.S)
-        verb = _RELATION.search(opening.group(1)) if opening else None
-        if verb:
-            kind_part, product_part = opening.group(1)[:verb.start()], opening.group(1)[verb.end():]
-            words = self._words(kind_part)
-            for main in [m for m in self.matcher.find(product_part) if self.matcher.is_sure(m, product_part)]:
-                linked = [s for s in products.fits_reverse(self.graph, main.sku) if s != main.sku]
-                chosen = self._kind_asked(question, main.sku, linked, words) if linked else None
-                if chosen:
-                    return self._list_reply(main.sku, self._in_stock_first(question, chosen), lang)
-        # "还有别的滤网": other than the ones named.
-        other = bool(OTHER.search(question))
-        named = {m.sku for m in mentions} if other else set()
-        if other:
-            # "the AP400 filter is sold out, any other filter?": the named product is itself the
-            # accessory; what else of its kind fits the product it is for.
-            for m in mentions:
-                for main in products.fits(self.graph, m.sku):
-                    alternatives = [s for s in products.compatible_alternatives(self.graph, main, m.sku)
-                                    if s not in named]
-                    if alternatives:
-                        return self._list_reply(main, alternatives, lang)
-        options = []
-        for m in mentions:
-            linked = [s for s in products.fits_reverse(self.graph, m.sku) if s not in named and s != m.sku]
-            if linked:
-                chosen = self._kind_asked(question, m.sku, linked)
-                if chosen:
-                    options.append((m, chosen))
-        # The named product whose linked products are of the kind asked for is the main one.
-        # A name several products share ("a king size mattress") describes the kind wanted, not
-        # the product it is for.
-        for m, chosen in sorted(options, key=lambda o: (bool(o[0].alternatives),
-                                                        -self._kind_score(question, o[0].sku, o[1]))):
-            return self._list_reply(m.sku, self._in_stock_first(question, chosen), lang)
-        if len(mentions) == 1 and re.search(r"\baccessor(?:y|ies)\b|配件|附件", question, re.I) \
-                and not products.fits(self.graph, mentions[0].sku) \
-                and not products.fits_reverse(self.graph, mentions[0].sku):
-            main = self.catalogue.products[mentions[0].sku]
-            return CatalogueReply(self.prompts.message("list_none", lang, product=main.name, product_sku=main.sku),
-                                  [main.sku], "list")
-        return None
-
-    def _in_stock_first(self, question: str, chosen: list[str]) -> list[str]:
-        """In stock first; only those in stock when the question asks for stock and some are."""
-        chosen = sorted(chosen, key=lambda s: (not self.catalogue.products[s].in_stock, s))
-        if products.STOCK.search(question) and any(self.catalogue.products[s].in_stock for s in chosen):
-            chosen = [s for s in chosen if self.catalogue.products[s].in_stock]
-        return chosen
-
-    def _words(self, text: str) -> set[str]:
-        return {t for t in self.matcher.tokens(text) if t not in _EN_STOP and t not in _FILLER
-                and t not in _QUESTION_WORDS and len(t) >= 2}
-
-    def _list_reply(self, main_sku: str, chosen: list[str], lang: str) -> CatalogueReply:
-        main = self.catalogue.products[main_sku]
-        sep = "；" if lang == "zh" else "; "
-        items = sep.join(self._stock_note(s, lang) for s in chosen[:6])
-        text = self.prompts.message("list_answer", lang, product=main.name, product_sku=main_sku, items=items)
-        return CatalogueReply(text, [main_sku, *chosen[:6]], "list")
-
-    def _kind_score(self, question: str, main: str, chosen: list[str]) -> int:
-        """How many of the question's words name the kind of the ``chosen`` products."""
-        words = self._kind_words(question, main)
-        return max((len(words & self.search.kind[s]) for s in chosen), default=0)
-
-    def _kind_words(self, question: str, main: str) -> set[str]:
-        """The question's words that are not the ``main`` product's own name or category."""
-        return self._words(question) - self.matcher.words.get(main, set())
-
-    def _kind_asked(self, question: str, main: str, linked: list[str], words: set[str] | None = None
-                    ) -> list[str] | None:
-        """The linked products of the kind the question names ("laces", "滤网"), all of them
-        when it names none; None when it names a kind that none of them is."""
-        words = self._kind_words(question, main) if words is None else words
-        if not words:
-            return list(linked)
-        scored = []
-        for sku in linked:
-            scored.append((len(words & self.search.kind[sku]), sku))
-        best = max(score for score, _ in scored)
-        if best == 0:
-            # Words like "work" or "buy" name no kind: only a word that names some product's kind counts.
-            return list(linked) if not (words & self.search.kind_words) else None
-        return [sku for score, sku in scored if score == best]
 
     def _compat(self, mentions: list[Mention], lang: str) -> CatalogueReply | None:
         """Whether the first two named products fit together, with what fits instead; None when
         the catalogue links neither of them to anything (then it cannot say)."""
         g = self.graph
         first, second = mentions[0].sku, mentions[1].sku
-        if not any(products.fits(g, s) or products.fits_reverse(g, s) for s in (first, second)):
+        if not any(links.fits(g, s) or links.fits_reverse(g, s) for s in (first, second)):
             return None
         # The accessory is the one that is not a main product of the other ("case fits phone").
-        acc, main = (first, second) if products.fits(g, first) else (second, first)
+        acc, main = (first, second) if links.fits(g, first) else (second, first)
         node = lambda s: g.nodes[f"product:{s}"]  # noqa: E731
         msg = self.prompts.message
         values = dict(accessory=node(acc)["name"], accessory_sku=acc, product=node(main)["name"], product_sku=main)
-        if products.compatible(g, acc, main):
+        if links.compatible(g, acc, main):
             return CatalogueReply(msg("compat_yes", lang, **values), [acc, main], "compat")
         text = msg("compat_no", lang, **values)
         # Name what it does fit among products like the one asked about (phones for a phone).
-        fits = [s for s in products.fits(g, acc) if node(s)["category"] == node(main)["category"]]
+        fits = [s for s in links.fits(g, acc) if node(s)["category"] == node(main)["category"]]
         if fits:
             text += " " + msg("compat_fits", lang, items=", ".join(f"{node(s)['name']} ({s})" for s in fits))
-        alternatives = products.compatible_alternatives(g, main, acc)
+        alternatives = links.compatible_alternatives(g, main, acc)
         if alternatives:
             text += " " + msg("compat_alternatives", lang, product=node(main)["name"],
-                              items=", ".join(self._stock_note(s, lang) for s in alternatives))
+                              items=", ".join(stock_note(self.catalogue, self.prompts, s, lang)
+                                              for s in alternatives))
         return CatalogueReply(text, [acc, main], "compat")
 
     def _clarify(self, mention: Mention, lang: str) -> CatalogueReply:
@@ -379,12 +265,3 @@ class CatalogueAnswers:
         return len([t for t in self.matcher.tokens(text) if t not in named and t not in _FILLER and t not in _EN_STOP
                     and t not in _QUESTION_WORDS and t not in _SUITS and not t.isdigit() and len(t) > 1
                     and not _DEMONSTRATIVE.match(t)])
-
-    def _stock(self, in_stock: bool, lang: str) -> str:
-        return self.prompts.message("in_stock" if in_stock else "out_of_stock", lang)
-
-    def _stock_note(self, sku: str, lang: str) -> str:
-        p = self.catalogue.products[sku]
-        if lang == "zh":
-            return f"{p.name}（{sku}，{p.price:.2f} {p.currency}，{self._stock(p.in_stock, lang)}）"
-        return f"{p.name} ({sku}, {p.price:.2f} {p.currency}, {self._stock(p.in_stock, lang)})"

@@ -13,7 +13,7 @@ import networkx as nx
 
 from shopqa.ingest.graph import customer_node
 
-from shopqa.catalogue import products
+from shopqa.catalogue import links
 
 # How much each kind of evidence counts when suggestions are merged.
 WEIGHTS = {"accessory": 3.0, "bought_together": 2.0, "personal": 1.5, "similar": 1.0, "search": 1.0}
@@ -55,7 +55,7 @@ class Recommender:
 
     def accessories(self, sku: str) -> list[Suggestion]:
         """Accessories and compatible items of ``sku``."""
-        return [self._suggestion(s, "accessory", 1.0) for s in products.fits_reverse(self.graph, sku)]
+        return [self._suggestion(s, "accessory", 1.0) for s in links.fits_reverse(self.graph, sku)]
 
     def bought_together(self, sku: str) -> list[Suggestion]:
         """Products bought in the same orders as ``sku``, most often first."""

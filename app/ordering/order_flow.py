@@ -133,20 +133,7 @@ class OrderFlow:
             flow.awaiting = None
             return FlowReply(msg("verify_locked", lang), "locked", handoff_reason="verification_locked")
 
-        slots = message
-        if task == "change_order":
-            # "... RL-50003 to 99 Lake Rd, Austin, TX 78702": keep the address for after verification,
-            # and do not read an order number out of it.
-            hint = find_new_address(message)
-            if hint:
-                flow.address_hint = hint[0]
-                slots = f"{message[:hint[1]]} {message[hint[2]:]}"
-        found_id = extract_order_id(slots, self.store.id_shapes())
-        found_email = EMAIL.search(slots)
-        if found_id:
-            flow.order_id = found_id
-        if found_email:
-            flow.email = found_email.group(0).lower()
+        self._read_slots(message, task, flow)
         if not flow.order_id:
             flow.awaiting = "order_id"
             return FlowReply(msg("ask_order_id", lang), "ask_order_id")
@@ -174,6 +161,24 @@ class OrderFlow:
             return self._offer_change(order, flow, message, lang)
         return FlowReply(self.describe(order, lang), "status", order_id=order.order_id, action="status",
                          data={"status": order.status})
+
+    def _read_slots(self, message: str, task: str, flow: OrderSession) -> None:
+        """Keep the order number and email the message gives (and, for an address change, the new
+        address given with the request)."""
+        slots = message
+        if task == "change_order":
+            # "... RL-50003 to 99 Lake Rd, Austin, TX 78702": keep the address for after verification,
+            # and do not read an order number out of it.
+            hint = find_new_address(message)
+            if hint:
+                flow.address_hint = hint[0]
+                slots = f"{message[:hint[1]]} {message[hint[2]:]}"
+        found_id = extract_order_id(slots, self.store.id_shapes())
+        found_email = EMAIL.search(slots)
+        if found_id:
+            flow.order_id = found_id
+        if found_email:
+            flow.email = found_email.group(0).lower()
 
     # -- the tasks -------------------------------------------------------------------------
     def describe(self, order: Order, lang: str) -> str:
