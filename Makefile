@@ -17,6 +17,7 @@ run: ingest
 
 test: install
 	bash scripts/install-browser.sh
+	bash scripts/install-engines.sh
 	$(BIN)/python -m pytest -q
 
 test-fast: install

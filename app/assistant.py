@@ -29,7 +29,7 @@ from shopqa.routing.intents import IntentClassifier, IntentResult
 from shopqa.text.long_message import the_ask
 from shopqa.ordering.order_flow import OrderFlow
 from shopqa.ordering.order_slots import extract_order_id, is_bare_slot
-from shopqa.ordering.orders import SQLiteOrderStore
+from shopqa.ordering.order_records import OrderStore
 from shopqa.text.prompts import Prompts
 from shopqa.text.questions import asks_question
 from shopqa.recommend_route import RecommendRoute
@@ -53,7 +53,7 @@ class Assistant:
     """The conversation-level pipeline; cheap to build per request from warm components."""
 
     def __init__(self, embedder: Embedder, answerer: Answerer, intents: IntentClassifier,
-                 sentiment: SentimentClassifier, orders: SQLiteOrderStore, tickets: TicketStore,
+                 sentiment: SentimentClassifier, orders: OrderStore, tickets: TicketStore,
                  conversations: ConversationStore, prompts: Prompts, gate: RouteGate | None = None):
         self.embedder = embedder
         self.answerer = answerer

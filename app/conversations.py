@@ -1,78 +1,76 @@
-"""Conversations in SQLite (WAL), so follow-ups work across calls and processes."""
+"""Conversations: sessions, their messages and dialogue state, so follow-ups work across calls,
+worker processes and (with Postgres) replicas."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
-import sqlite3
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from shopqa.sqlite_local import ThreadLocalConnection
+from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text, inspect
+from sqlalchemy import text as sql
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, created REAL NOT NULL, customer TEXT);
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL REFERENCES sessions(id),
-    role TEXT NOT NULL, text TEXT NOT NULL, created REAL NOT NULL,
-    path TEXT, lang TEXT, standalone TEXT, sources TEXT, timings TEXT, meta TEXT
-);
-CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id, id);
-CREATE TABLE IF NOT EXISTS session_state (session_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
-"""
-# Columns added after the first release; added to older databases on open.
+from shopqa.storage.engine import is_postgres, sqlite_engine
+from shopqa.storage.session_lock import AdvisorySessionLocks, FileSessionLocks
+
+META = MetaData()
+SESSIONS = Table("sessions", META, Column("id", Text, primary_key=True), Column("created", Float, nullable=False),
+                 Column("customer", Text))
+MESSAGES = Table(
+    "messages", META,
+    Column("id", Integer, primary_key=True, autoincrement=True), Column("session_id", Text, nullable=False),
+    Column("role", Text, nullable=False), Column("text", Text, nullable=False), Column("created", Float, nullable=False),
+    *(Column(name, Text) for name in ("path", "lang", "standalone", "sources", "timings", "meta", "route", "intent",
+                                      "sentiment")),
+    Column("score", Float), Column("latency_ms", Float),
+    Index("messages_session", "session_id", "id"))
+STATE = Table("session_state", META, Column("session_id", Text, primary_key=True),
+              Column("state", Text, nullable=False), Column("updated", Float, nullable=False))
+# Columns added after the first release; added to older SQLite files on open.
 ROUTING_COLUMNS = {"route": "TEXT", "intent": "TEXT", "sentiment": "TEXT", "score": "REAL", "latency_ms": "REAL"}
 
-
 ROLES = ("customer", "assistant", "agent")  # agent: a person from the shop's staff
-# Sessions share this many lock files: two sessions wait for each other only when they land on
-# one stripe (about 3% of pairs among 16 concurrent sessions), and the folder stays bounded.
-LOCK_STRIPES = 4096
 
 
 class ConversationStore:
-    """Sessions and their messages; one connection per thread."""
+    """Sessions and their messages in a SQLite file (``path``) or a shared database (``engine``)."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = ThreadLocalConnection(self.path)
-        self._locks = self.path.parent / "session-locks"
-        self._locks.mkdir(exist_ok=True)
-        with self._conn() as conn:
-            conn.executescript(SCHEMA)
-            have = {r[1] for r in conn.execute("PRAGMA table_info(messages)")}
-            for name, kind in ROUTING_COLUMNS.items():
-                if name not in have:
-                    try:
-                        conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
-                    except sqlite3.OperationalError as exc:  # another process added it first
-                        if "duplicate column" not in str(exc):
-                            raise
+    def __init__(self, path: Path | None = None, engine: Engine | None = None):
+        if (path is None) == (engine is None):
+            raise ValueError("give a SQLite path or a database engine, not both")
+        self.path = Path(path) if path is not None else None
+        self.engine = engine if engine is not None else sqlite_engine(self.path)
+        self._locks = (AdvisorySessionLocks(self.engine) if is_postgres(self.engine)
+                       else FileSessionLocks(self.path.parent / "session-locks"))
+        META.create_all(self.engine)
+        if not is_postgres(self.engine):
+            self._add_routing_columns()
 
+    def _add_routing_columns(self) -> None:
+        have = {c["name"] for c in inspect(self.engine).get_columns("messages")}
+        for name, kind in ROUTING_COLUMNS.items():
+            if name not in have:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(sql(f"ALTER TABLE messages ADD COLUMN {name} {kind}"))
+                except Exception as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
-    @contextlib.contextmanager
-    def turn(self, session_id: str) -> Iterator[None]:
+    def turn(self, session_id: str) -> contextlib.AbstractContextManager[None]:
         """Hold the session for one turn: a second message of the same session waits until the
         first is answered and stored, so its state and history include the first one's (two
-        order-flow messages in flight would otherwise each save a state without the other's).
-        A file lock, so it holds across the threads and worker processes of one machine."""
-        stripe = int(hashlib.sha1(session_id.encode("utf-8")).hexdigest(), 16) % LOCK_STRIPES
-        with open(self._locks / f"{stripe:04d}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        order-flow messages in flight would otherwise each save a state without the other's)."""
+        return self._locks.hold(session_id)
 
     def ensure_session(self, session_id: str | None) -> str:
         """Return ``session_id`` (created if new) or a fresh id."""
         session_id = session_id or uuid.uuid4().hex
-        with self._conn() as conn:
-            conn.execute("INSERT OR IGNORE INTO sessions (id, created) VALUES (?, ?)", (session_id, time.time()))
+        with self.engine.begin() as conn:
+            conn.execute(sql("INSERT INTO sessions (id, created) VALUES (:id, :t) ON CONFLICT (id) DO NOTHING"),
+                         {"id": session_id, "t": time.time()})
         return session_id
 
     def add(self, session_id: str, role: str, text: str, **fields: Any) -> None:
@@ -80,46 +78,59 @@ class ConversationStore:
         route, intent, sentiment, score and latency_ms."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-        with self._conn() as conn:
-            conn.execute(
-                "INSERT INTO messages (session_id, role, text, created, path, lang, standalone, sources, timings, meta, "
-                "route, intent, sentiment, score, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, role, text, time.time(), fields.get("path"), fields.get("lang"), fields.get("standalone"),
-                 json.dumps(fields.get("sources") or [], ensure_ascii=False),
-                 json.dumps(fields.get("timings") or {}), json.dumps(fields.get("meta") or {}, ensure_ascii=False),
-                 fields.get("route"), fields.get("intent"), fields.get("sentiment"), fields.get("score"),
-                 fields.get("latency_ms")))
+        row = {"session_id": session_id, "role": role, "text": text, "created": time.time(),
+               **{k: fields.get(k) for k in ("path", "lang", "standalone", "route", "intent", "sentiment", "score",
+                                             "latency_ms")},
+               "sources": json.dumps(fields.get("sources") or [], ensure_ascii=False),
+               "timings": json.dumps(fields.get("timings") or {}),
+               "meta": json.dumps(fields.get("meta") or {}, ensure_ascii=False)}
+        with self.engine.begin() as conn:
+            conn.execute(MESSAGES.insert(), row)
 
     def history(self, session_id: str, limit: int = 12) -> list[dict[str, Any]]:
         """The last ``limit`` messages, oldest first."""
-        rows = self._conn().execute(
-            "SELECT role, text, path, lang, standalone, meta, route, intent, sentiment FROM messages WHERE session_id = ? "
-            "ORDER BY id DESC LIMIT ?", (session_id, limit)).fetchall()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql(
+                "SELECT role, text, path, lang, standalone, meta, route, intent, sentiment FROM messages "
+                "WHERE session_id = :s ORDER BY id DESC LIMIT :n"), {"s": session_id, "n": limit}).mappings().all()
         return [{**dict(r), "meta": json.loads(r["meta"] or "{}")} for r in reversed(rows)]
 
     def state(self, session_id: str) -> dict[str, Any]:
         """The session's dialogue state (order flow slots, verified orders)."""
-        row = self._conn().execute("SELECT state FROM session_state WHERE session_id = ?", (session_id,)).fetchone()
-        return json.loads(row["state"]) if row else {}
+        with self.engine.connect() as conn:
+            value = conn.execute(sql("SELECT state FROM session_state WHERE session_id = :s"),
+                                 {"s": session_id}).scalar()
+        return json.loads(value) if value else {}
 
     def save_state(self, session_id: str, state: dict[str, Any]) -> None:
         """Replace the session's dialogue state."""
-        with self._conn() as conn:
-            conn.execute("INSERT INTO session_state (session_id, state, updated) VALUES (?, ?, ?) "
-                         "ON CONFLICT(session_id) DO UPDATE SET state = excluded.state, updated = excluded.updated",
-                         (session_id, json.dumps(state, ensure_ascii=False), time.time()))
+        with self.engine.begin() as conn:
+            conn.execute(sql("INSERT INTO session_state (session_id, state, updated) VALUES (:s, :state, :t) "
+                              "ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, updated = excluded.updated"),
+                         {"s": session_id, "state": json.dumps(state, ensure_ascii=False), "t": time.time()})
 
     def sessions(self) -> list[str]:
         """All session ids, oldest first."""
-        return [r[0] for r in self._conn().execute("SELECT id FROM sessions ORDER BY created, id")]
+        with self.engine.connect() as conn:
+            return list(conn.execute(sql("SELECT id FROM sessions ORDER BY created, id")).scalars())
 
     def messages(self, session_id: str) -> list[dict[str, Any]]:
         """Every message of a session, oldest first, with its routing columns."""
-        rows = self._conn().execute("SELECT * FROM messages WHERE session_id = ? ORDER BY id", (session_id,)).fetchall()
-        out = []
-        for r in rows:
-            d = dict(r)
-            for key in ("sources", "timings", "meta"):
-                d[key] = json.loads(d[key] or "null")
-            out.append(d)
-        return out
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql("SELECT * FROM messages WHERE session_id = :s ORDER BY id"),
+                                {"s": session_id}).mappings().all()
+        return [_decoded(r) for r in rows]
+
+    def since(self, since: float) -> Iterator[dict[str, Any]]:
+        """Every message created at or after ``since`` (epoch seconds), in order, decoded."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql("SELECT * FROM messages WHERE created >= :t ORDER BY id"),
+                                {"t": since}).mappings().all()
+        return (_decoded(r) for r in rows)
+
+
+def _decoded(row) -> dict[str, Any]:
+    out = dict(row)
+    for key in ("sources", "timings", "meta"):
+        out[key] = json.loads(out[key] or "null")
+    return out

@@ -21,9 +21,10 @@ from shopqa.routing import route_gate
 from shopqa.assistant import Assistant
 from shopqa.conversations import ConversationStore
 from shopqa.generation import Generation, manifest_stamp
-from shopqa.ordering.orders import SQLiteOrderStore
+from shopqa.ordering.orders import SqlOrderStore
 from shopqa.handoff.tickets import TicketStore
-from shopqa.models.llm import LLM, LlamaCppLLM, LLMError
+from shopqa.models.llm import LLM, LLMError
+from shopqa.models.remote_llm import make_llm
 from shopqa.models.rerank import CrossEncoderReranker
 from shopqa.text.prompts import Prompts
 from shopqa.settings import Settings
@@ -38,15 +39,14 @@ class Resources:
                  prompts: Prompts | None = None):
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder, batch_size=settings.embed_batch_size)
-        self.llm = llm if llm is not None else (
-            LlamaCppLLM(settings.llm_model_path or None, n_ctx=settings.llm_context,
-                        n_threads=settings.llm_threads or None) if settings.llm_enabled else None)
+        self.llm = llm if llm is not None else make_llm(settings)
         self.prompts = prompts or Prompts()
         self._live: Generation | None = None
         self._stamp: tuple[int, int, int] | None = None  # the manifest the live generation was read from
+        self._state_engine = None
         self._conversations: ConversationStore | None = None
         self._tickets: TicketStore | None = None
-        self._orders: tuple[str, SQLiteOrderStore] | None = None
+        self._orders: tuple[str, SqlOrderStore] | None = None
         self.reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()  # one generation built at a time, not one per thread
@@ -118,28 +118,45 @@ class Resources:
         return True
 
     # -- stores in data_dir ----------------------------------------------------------------
+    def state_engine(self):
+        """The shared Postgres engine when ``database_url`` is set (made once), else None: SQLite
+        files in data_dir. Called under ``self._lock``."""
+        if not self.settings.database_url:
+            return None
+        if self._state_engine is None:
+            from shopqa.storage.engine import database_engine
+
+            self._state_engine = database_engine(self.settings.database_url, pool_size=self.settings.threads + 4)
+        return self._state_engine
+
     def conversations(self) -> ConversationStore:
         """The conversation store in data_dir (created on first use)."""
         with self._lock:
             if self._conversations is None:
-                self._conversations = ConversationStore(Path(self.settings.data_dir) / "conversations.sqlite")
+                engine = self.state_engine()
+                self._conversations = (ConversationStore(engine=engine) if engine is not None else
+                                       ConversationStore(Path(self.settings.data_dir) / "conversations.sqlite"))
         return self._conversations
 
     def tickets(self) -> TicketStore:
         """Handoff tickets in data_dir (created on first use)."""
         with self._lock:
             if self._tickets is None:
-                self._tickets = TicketStore(Path(self.settings.data_dir) / "tickets.sqlite",
-                                            self.settings.handoff_webhook_url, self.settings.handoff_webhook_timeout)
+                engine = self.state_engine()
+                data = Path(self.settings.data_dir)
+                self._tickets = TicketStore(None if engine is not None else data / "tickets.sqlite",
+                                            self.settings.handoff_webhook_url, self.settings.handoff_webhook_timeout,
+                                            engine=engine, faq_file=data / "faq-candidates.jsonl")
         return self._tickets
 
-    def orders(self, live: Generation | None = None) -> SQLiteOrderStore:
+    def orders(self, live: Generation | None = None) -> SqlOrderStore:
         """The mutable order store in data_dir, synced with the live generation's orders once."""
         index = (live or self.generation()).index
         with self._lock:
             if self._orders is None:
-                store = SQLiteOrderStore(Path(self.settings.data_dir) / "orders.sqlite",
-                                         self.settings.max_verification_failures)
+                engine = self.state_engine()
+                store = SqlOrderStore(None if engine is not None else Path(self.settings.data_dir) / "orders.sqlite",
+                                      self.settings.max_verification_failures, engine=engine)
                 self._orders = ("", store)
             if self._orders[0] != index.generation:
                 self._orders[1].sync_from_index(index.db())

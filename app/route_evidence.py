@@ -7,7 +7,7 @@ from shopqa.ingest.chunking import detect_lang
 from shopqa.answering.answer import Answerer
 from shopqa.ordering.order_flow import ORDER_TASKS
 from shopqa.ordering.order_slots import extract_order_id
-from shopqa.ordering.orders import SQLiteOrderStore
+from shopqa.ordering.order_records import OrderStore
 from shopqa.routing import route_gate
 from shopqa.routing.intents import IntentClassifier, IntentResult
 
@@ -36,7 +36,7 @@ def curated_faq(answerer: Answerer, vector) -> bool:
     return bool(matches) and matches[0][1] >= answerer.thresholds.curated
 
 
-def rescue(answerer: Answerer, intents: IntentClassifier, orders: SQLiteOrderStore, message: str,
+def rescue(answerer: Answerer, intents: IntentClassifier, orders: OrderStore, message: str,
            intent: IntentResult) -> IntentResult:
     """An out-of-scope verdict overruled for a message that names the shop's own orders or
     products: it is about the shop however it is phrased ("order status RL-50001"), so the

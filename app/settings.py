@@ -49,6 +49,23 @@ class Settings(BaseSettings):
     llm_enabled: bool = Field(True, description="False: never call the LLM (extractive answers only).")
     llm_threads: int = Field(0, ge=0, le=64, description="llama.cpp threads; 0 means all cores.")
     llm_context: int = Field(4096, ge=512, le=131072, description="llama.cpp context window (tokens).")
+    llm_base_url: str = Field(
+        "", description="An OpenAI-compatible server to generate with instead of the local GGUF (llama.cpp's "
+        "server, vLLM, Ollama), e.g. http://127.0.0.1:8000/v1; empty means the local model in each worker.")
+    llm_model: str = Field("default", description="The model name sent to the LLM server.")
+    llm_api_key: str = Field("", description="Bearer key for the LLM server, if it wants one.")
+    llm_connect_timeout: float = Field(3.0, gt=0, le=60, description="Seconds to connect to the LLM server.")
+    llm_idle_timeout: float = Field(20.0, gt=0, le=600, description="Longest silence between two streamed pieces "
+                                    "from the LLM server before the answer is quoted instead.")
+    llm_concurrency: int = Field(1, ge=1, le=256, description="Generations at once: per worker with the local "
+                                 "model, for the whole deployment when redis_url is set.")
+
+    # -- shared engines (scale-out; empty means this process alone)
+    database_url: str = Field("", description="Postgres (postgresql://user:pass@host:5432/db) for conversations, "
+                              "tickets, orders and session locks shared by all replicas; empty means SQLite files "
+                              "in data_dir.")
+    redis_url: str = Field("", description="Redis for rate limits and the LLM concurrency limit shared by all "
+                           "replicas, e.g. redis://127.0.0.1:6379/0; empty means per-process limits.")
 
     # -- answering
     curated_threshold: float | None = Field(
@@ -111,6 +128,14 @@ class Settings(BaseSettings):
 
     config_file: Path | None = Field(None, description="The TOML file these settings were read from, if any.")
 
+    @field_validator("llm_base_url", "redis_url", "database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        if value and "://" not in value:
+            raise ValueError(f"{value!r} is not a URL (it needs a scheme, e.g. http:// or redis://)")
+        return value
+
     @field_validator("embedder")
     @classmethod
     def _embedder_spec(cls, value: str) -> str:
@@ -171,9 +196,22 @@ class Settings(BaseSettings):
         out = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.model_dump().items()}
         # Secrets are never printed: only whether they are set.
         out["secret_key"] = "(set)" if self.secret_key else ""
+        out["llm_api_key"] = "(set)" if self.llm_api_key else ""
+        for name in ("database_url", "redis_url", "llm_base_url"):  # a password in a URL is a secret too
+            out[name] = _without_password(out[name])
         out["staff_users"] = {name: "(hash)" for name in self.staff_users}
         out["staff_tokens"] = [f"(sha256 {t[:6]}…)" for t in self.staff_tokens]
         return out
+
+
+def _without_password(url: str) -> str:
+    """``scheme://user:***@host/...`` for a URL that carries a password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
 
 
 class ConfigError(Exception):

@@ -17,7 +17,8 @@ TOKEN = "e2e-staff-token"
 def server(e5_index, tmp_path_factory):
     var = tmp_path_factory.mktemp("server-var")
     with RealServer({"SHOPQA_INDEX_DIR": str(e5_index), "SHOPQA_DATA_DIR": str(var),
-                     "SHOPQA_STAFF_TOKENS": json.dumps([token_digest(TOKEN)]), "SHOPQA_THREADS": "8"},
+                     "SHOPQA_STAFF_TOKENS": json.dumps([token_digest(TOKEN)]), "SHOPQA_THREADS": "4",
+                     "SHOPQA_WORKERS": "2"},
                     var / "server.log") as srv:
         yield srv
 
@@ -74,3 +75,22 @@ def test_handoff_reaches_staff_api_and_reply_reaches_customer(server):
     assert messages[-1]["role"] == "agent" and messages[-1]["text"] == "您好，我是客服小李。"
     with urllib.request.urlopen(server.base + "/metrics", timeout=30) as resp:
         assert "shopqa_handoffs_total" in resp.read().decode()
+
+
+def _count(metrics: str, line_start: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(line_start))
+
+
+def test_metrics_sum_every_worker(server):
+    """Two gunicorn workers: whichever one a scrape reaches, it reports both workers' requests."""
+    with urllib.request.urlopen(server.base + "/readyz", timeout=30) as resp:
+        assert json.load(resp)["backends"] == {"index": "faiss", "state": "sqlite", "llm": "local", "limits": "local"}
+    line = 'shopqa_requests_total{endpoint="/healthz",method="GET",status="200"}'
+    for _ in range(20):
+        urllib.request.urlopen(server.base + "/healthz", timeout=30).close()
+    seen = set()
+    for _ in range(6):
+        with urllib.request.urlopen(server.base + "/metrics", timeout=30) as resp:
+            seen.add(_count(resp.read().decode(), line))
+    # Per-process counters would show each worker's share (about 10 each), varying by scrape.
+    assert seen == {20.0}, seen

@@ -13,7 +13,8 @@ from shopqa.handoff.chat_export import export
 from shopqa.routing.intents import IntentClassifier, bundled_examples, shop_examples
 from shopqa.turn import Turn
 from shopqa.ordering.order_flow import OrderFlow
-from shopqa.ordering.orders import OrderError, SQLiteOrderStore
+from shopqa.ordering.order_records import OrderError
+from shopqa.ordering.orders import SqlOrderStore
 from shopqa.text.prompts import Prompts
 from shopqa.catalogue.recommend import Recommender
 from shopqa.resources import Resources
@@ -34,7 +35,7 @@ def res(tiny_index, hash_embedder, tmp_path):
 
 @pytest.fixture
 def store(tiny_index, hash_embedder, tmp_path):
-    s = SQLiteOrderStore(tmp_path / "orders.sqlite")
+    s = SqlOrderStore(tmp_path / "orders.sqlite")
     s.sync_from_index(ShopIndex(tiny_index, hash_embedder).db())
     return s
 
@@ -162,7 +163,7 @@ def test_item_changes_go_to_staff(store):
 def test_local_order_changes_survive_reingest_until_the_file_changes(shop_copy, hash_embedder, tmp_path):
     index_dir = tmp_path / "idx"
     do_ingest(shop_copy, index_dir, hash_embedder)
-    store = SQLiteOrderStore(tmp_path / "orders.sqlite")
+    store = SqlOrderStore(tmp_path / "orders.sqlite")
     store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())
     store.cancel("s", "T-1002")
     do_ingest(shop_copy, index_dir, hash_embedder)  # unchanged files: nothing to re-ingest

@@ -12,7 +12,7 @@ from shopqa import create_app
 from shopqa.resources import Resources
 from shopqa.settings import Settings
 from shopqa.web.auth import token_digest
-from shopqa.web.runtime import LLMBusy, QueuedLLM
+from shopqa.web.limits import LLMBusy, QueuedLLM
 from doubles import CannedLLM, CopyingLLM
 
 TOKEN = "test-token-123"

@@ -9,29 +9,31 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from shopqa.sqlite_local import ThreadLocalConnection
+from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text
+from sqlalchemy import text as sql
+
+from shopqa.storage.engine import sqlite_engine
 
 log = logging.getLogger("shopqa.tickets")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tickets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, created REAL NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open', reason TEXT NOT NULL, intent TEXT, sentiment TEXT, score REAL,
-    lang TEXT, summary TEXT NOT NULL, conversation TEXT NOT NULL, webhook TEXT, closed REAL
-);
-CREATE INDEX IF NOT EXISTS tickets_session ON tickets(session_id, status);
-CREATE TABLE IF NOT EXISTS faq_candidates (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, ticket_id INTEGER, question TEXT NOT NULL,
-    answer TEXT NOT NULL, lang TEXT, author TEXT
-);
-"""
+META = MetaData()
+TICKETS = Table(
+    "tickets", META, Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", Text, nullable=False), Column("created", Float, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"), Column("reason", Text, nullable=False),
+    Column("intent", Text), Column("sentiment", Text), Column("score", Float), Column("lang", Text),
+    Column("summary", Text, nullable=False), Column("conversation", Text, nullable=False), Column("webhook", Text),
+    Column("closed", Float), Index("tickets_session", "session_id", "status"))
+FAQ_CANDIDATES = Table(
+    "faq_candidates", META, Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created", Float, nullable=False), Column("ticket_id", Integer), Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False), Column("lang", Text), Column("author", Text))
 
 
 def ticket_ref(ticket_id: int) -> str:
@@ -52,65 +54,78 @@ def summarise(conversation: list[dict[str, Any]], reason: str, intent: str | Non
 
 
 class TicketStore:
-    """Tickets in SQLite (WAL) in ``data_dir/tickets.sqlite``."""
+    """Tickets in a SQLite file (``path``, WAL) or a shared database (``engine``).
 
-    def __init__(self, path: Path, webhook_url: str = "", webhook_timeout: float = 3.0):
+    FAQ candidates are also appended to ``faq_file`` (default: ``faq-candidates.jsonl`` beside
+    the SQLite file) for the shop to review.
+    """
+
+    def __init__(self, path: Path | None = None, webhook_url: str = "", webhook_timeout: float = 3.0,
+                 engine: Engine | None = None, faq_file: Path | None = None):
+        if (path is None) == (engine is None):
+            raise ValueError("give a SQLite path or a database engine, not both")
         if webhook_url and not webhook_url.startswith(("http://", "https://")):
             raise ValueError(f"handoff webhook must be an http(s) URL, got {webhook_url!r}")
         if webhook_timeout <= 0:
             raise ValueError("webhook timeout must be positive")
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path) if path is not None else None
+        self.faq_file = faq_file or (self.path.with_name("faq-candidates.jsonl") if self.path else None)
         self.webhook_url = webhook_url
         self.webhook_timeout = webhook_timeout
-        self._conn = ThreadLocalConnection(self.path)
-        with self._conn() as conn:
-            conn.executescript(SCHEMA)
+        self.engine = engine if engine is not None else sqlite_engine(self.path)
+        META.create_all(self.engine)
 
+    def _rows(self, query: str, **params) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sql(query), params).mappings()]
+
+    def _write(self, query: str, **params) -> Any:
+        """Run one statement in its own transaction; the first value it returns (an id), if any."""
+        with self.engine.begin() as conn:
+            result = conn.execute(sql(query), params)
+            # Read before the commit: SQLite cannot commit while a RETURNING cursor is open.
+            return result.scalar_one() if result.returns_rows else None
 
     def open_for(self, session_id: str) -> dict[str, Any] | None:
         """The session's open ticket, if any (a session has at most one)."""
-        row = self._conn().execute("SELECT * FROM tickets WHERE session_id = ? AND status = 'open' ORDER BY id DESC",
-                                   (session_id,)).fetchone()
-        return self._dict(row) if row else None
+        rows = self._rows("SELECT * FROM tickets WHERE session_id = :s AND status = 'open' ORDER BY id DESC",
+                          s=session_id)
+        return self._dict(rows[0]) if rows else None
 
     def create(self, session_id: str, conversation: list[dict[str, Any]], reason: str, intent: str | None,
                sentiment: dict[str, Any] | None, lang: str) -> dict[str, Any]:
         """Open a ticket and send it to the webhook (if configured)."""
         summary = summarise(conversation, reason, intent)
-        with self._conn() as conn:
-            cur = conn.execute(
-                "INSERT INTO tickets (session_id, created, reason, intent, sentiment, score, lang, summary, conversation) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, time.time(), reason, intent, (sentiment or {}).get("label"), (sentiment or {}).get("score"),
-                 lang, summary, json.dumps(conversation, ensure_ascii=False)))
-            ticket_id = cur.lastrowid
+        ticket_id = self._write(
+            "INSERT INTO tickets (session_id, created, status, reason, intent, sentiment, score, lang, summary, "
+            "conversation) VALUES (:s, :t, 'open', :reason, :intent, :sentiment, :score, :lang, :summary, :conv) "
+            "RETURNING id", s=session_id, t=time.time(), reason=reason, intent=intent,
+            sentiment=(sentiment or {}).get("label"), score=(sentiment or {}).get("score"), lang=lang,
+            summary=summary, conv=json.dumps(conversation, ensure_ascii=False))
         ticket = self.get(ticket_id)
         if self.webhook_url:
             status = self._post(ticket)
-            with self._conn() as conn:
-                conn.execute("UPDATE tickets SET webhook = ? WHERE id = ?", (status, ticket_id))
+            self._write("UPDATE tickets SET webhook = :w WHERE id = :id", w=status, id=ticket_id)
             ticket["webhook"] = status
         log.info("handoff ticket %s session=%s reason=%s", ticket["ref"], session_id, reason)
         return ticket
 
     def get(self, ticket_id: int) -> dict[str, Any] | None:
         """One ticket as a dict."""
-        row = self._conn().execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-        return self._dict(row) if row else None
+        rows = self._rows("SELECT * FROM tickets WHERE id = :id", id=ticket_id)
+        return self._dict(rows[0]) if rows else None
 
     def list(self, status: str | None = "open") -> list[dict[str, Any]]:
         """Tickets, newest first, optionally by status."""
         if status:
-            rows = self._conn().execute("SELECT * FROM tickets WHERE status = ? ORDER BY id DESC", (status,))
+            rows = self._rows("SELECT * FROM tickets WHERE status = :st ORDER BY id DESC", st=status)
         else:
-            rows = self._conn().execute("SELECT * FROM tickets ORDER BY id DESC")
+            rows = self._rows("SELECT * FROM tickets ORDER BY id DESC")
         return [self._dict(r) for r in rows]
 
     def close(self, ticket_id: int) -> None:
         """Mark a ticket closed."""
-        with self._conn() as conn:
-            conn.execute("UPDATE tickets SET status = 'closed', closed = ? WHERE id = ?", (time.time(), ticket_id))
+        self._write("UPDATE tickets SET status = 'closed', closed = :t WHERE id = :id", t=time.time(), id=ticket_id)
 
     def add_faq_candidate(self, ticket_id: int | None, question: str, answer: str, lang: str,
                           author: str) -> dict[str, Any]:
@@ -122,18 +137,20 @@ class TicketStore:
         question, answer = " ".join(question.split()), answer.strip()
         if not question or not answer:
             raise ValueError("a FAQ candidate needs a question and an answer")
-        with self._conn() as conn:
-            cur = conn.execute("INSERT INTO faq_candidates (created, ticket_id, question, answer, lang, author) "
-                               "VALUES (?, ?, ?, ?, ?, ?)", (time.time(), ticket_id, question, answer, lang, author))
+        new_id = self._write("INSERT INTO faq_candidates (created, ticket_id, question, answer, lang, author) "
+                             "VALUES (:t, :ticket, :q, :a, :lang, :author) RETURNING id", t=time.time(),
+                             ticket=ticket_id, q=question, a=answer, lang=lang, author=author)
         row = {"question": question, "answer": answer, "lang": lang, "tags": ["from-handoff"],
                "category": "candidates"}
-        with open(self.path.with_name("faq-candidates.jsonl"), "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return {"id": cur.lastrowid, **row}
+        if self.faq_file is not None:
+            self.faq_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.faq_file, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return {"id": new_id, **row}
 
     def faq_candidates(self) -> list[dict[str, Any]]:
         """All FAQ candidates, newest first."""
-        return [dict(r) for r in self._conn().execute("SELECT * FROM faq_candidates ORDER BY id DESC")]
+        return self._rows("SELECT * FROM faq_candidates ORDER BY id DESC")
 
     def _post(self, ticket: dict[str, Any]) -> str:
         body = json.dumps({"event": "handoff", "ticket": ticket}, ensure_ascii=False).encode("utf-8")
@@ -147,7 +164,7 @@ class TicketStore:
             return f"failed: {exc}"
 
     @staticmethod
-    def _dict(row: sqlite3.Row) -> dict[str, Any]:
+    def _dict(row: dict[str, Any]) -> dict[str, Any]:
         out = dict(row)
         out["ref"] = ticket_ref(out["id"])
         out["conversation"] = json.loads(out["conversation"])

@@ -59,6 +59,8 @@ def packaged_gguf() -> Path:
 class LlamaCppLLM:
     """A GGUF chat model via llama-cpp-python; one request at a time per loaded model."""
 
+    backend = "local"
+
     def __init__(self, model_path: str | Path | None = None, n_ctx: int = 4096, n_threads: int | None = None,
                  temperature: float = 0.0):
         self.model_path = Path(model_path) if model_path else packaged_gguf()

@@ -22,7 +22,7 @@ from typing import Any
 
 from shopqa.ordering.order_slots import EMAIL, extract_order_id, find_new_address, is_bare_slot, wants_yes, clean_address, \
     looks_like_address, ADDRESS_WORDS
-from shopqa.ordering.orders import ADDRESS_CHANGEABLE, CANCELLABLE, Order, OrderError, OrderStore
+from shopqa.ordering.order_records import ADDRESS_CHANGEABLE, CANCELLABLE, Order, OrderError, OrderStore
 from shopqa.text.prompts import Prompts
 
 ORDER_TASKS = ("order_status", "cancel_order", "change_order")

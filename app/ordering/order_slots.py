@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from shopqa.ordering.orders import MIN_ADDRESS_CHARS, normalise_id, shape
+from shopqa.ordering.order_records import MIN_ADDRESS_CHARS, normalise_id, shape
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Order numbers: letters-digits codes (LM-100231, A1043) or long digit runs, optionally after '#'.

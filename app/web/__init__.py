@@ -11,7 +11,8 @@ from flask import Flask, g, request
 from shopqa.resources import Resources
 from shopqa.settings import Settings
 from shopqa.web import errors
-from shopqa.web.runtime import Metrics, QueuedLLM, RateLimiter
+from shopqa.web.limits import QueuedLLM, make_limits
+from shopqa.web.metrics import Metrics
 
 
 def _secret_key(settings: Settings) -> str:
@@ -36,13 +37,17 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
                       MAX_CONTENT_LENGTH=settings.max_body_kb * 1024,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     res = resources or Resources(settings)
+    metrics = Metrics()
+    limiter, slots = make_limits(settings)
     if res.llm is not None and not isinstance(res.llm, QueuedLLM):
-        res.llm = QueuedLLM(res.llm, settings.llm_queue_depth, settings.request_timeout)
+        res.llm = QueuedLLM(res.llm, settings.llm_queue_depth, settings.request_timeout, slots=slots,
+                            gauge=metrics.llm_queue)
+    if isinstance(res.llm, QueuedLLM):
+        metrics.llm_capacity.set(res.llm.depth)
     if resources is None:
         res.warm_up()
     app.extensions["shopqa"] = res
-    metrics = Metrics()
-    app.extensions["shopqa_runtime"] = {"limiter": RateLimiter(settings.rate_limit_per_minute), "metrics": metrics}
+    app.extensions["shopqa_runtime"] = {"limiter": limiter, "metrics": metrics}
     logging.getLogger("shopqa").setLevel(logging.INFO)
 
     from shopqa.web import auth, chat, health, openai_compat, ops, pages, search, staff
@@ -58,10 +63,8 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     @app.after_request
     def _count(response):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.inc("shopqa_requests_total", "HTTP requests", endpoint=endpoint, method=request.method,
-                    status=str(response.status_code))
-        metrics.observe("shopqa_request_seconds", "HTTP request latency", time.perf_counter() - g.get("started", 0),
-                        endpoint=endpoint)
+        metrics.requests.labels(endpoint=endpoint, method=request.method, status=str(response.status_code)).inc()
+        metrics.request_seconds.labels(endpoint=endpoint).observe(time.perf_counter() - g.get("started", 0))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 

@@ -10,9 +10,8 @@ from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from shopqa.models.llm import LLMError
+from shopqa.models.llm import LLMBusy, LLMError
 from shopqa.web.errors import INTERNAL_MESSAGE, LLM_MESSAGE, NOT_READY_MESSAGE, ApiError
-from shopqa.web.runtime import LLMBusy
 
 bp = Blueprint("chat", __name__)
 log = logging.getLogger("shopqa.web")
@@ -75,19 +74,19 @@ def answer(message: str, session_id: str | None, on_token: Callable[[str], None]
     try:
         reply = res.assistant().handle(message, session_id, on_token=on_token, history=history)
     except LLMBusy as exc:
-        metrics.inc("shopqa_llm_rejected_total", "Requests refused because the LLM queue was full")
+        metrics.llm_rejected.inc()
         raise ApiError("busy", f"The assistant is busy. Please try again in {exc.retry_after} seconds.", 503,
                        {"Retry-After": str(exc.retry_after)}) from exc
     except LLMError as exc:
         log.exception("answer model failed")
         raise ApiError("llm_error", LLM_MESSAGE, 500) from exc
     seconds = time.perf_counter() - start
-    metrics.observe("shopqa_answer_seconds", "Answer latency by answer path", seconds, path=reply.path)
-    metrics.inc("shopqa_answers_total", "Answers by route and path", route=reply.route, path=reply.path)
+    metrics.answer_seconds.labels(path=reply.path).observe(seconds)
+    metrics.answers.labels(route=reply.route, path=reply.path).inc()
     if reply.handoff and not reply.handoff.get("existing"):
-        metrics.inc("shopqa_handoffs_total", "Conversations handed to a person", reason=reply.handoff["reason"])
+        metrics.handoffs.labels(reason=reply.handoff["reason"]).inc()
     if reply.path == "abstained":
-        metrics.inc("shopqa_abstentions_total", "Answers that said I don't know")
+        metrics.abstentions.inc()
     # Structured log line without any message text (so no customer PII reaches the logs).
     log.info(json.dumps({"event": "chat", "session": reply.session_id, "route": reply.route, "path": reply.path,
                          "intent": reply.intent["name"], "sentiment": reply.sentiment["label"],

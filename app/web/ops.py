@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify
 
 from shopqa.web.auth import staff_required
+from shopqa.web.metrics import CONTENT_TYPE
 
 bp = Blueprint("ops", __name__)
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -15,11 +16,7 @@ OPENAPI = Path(__file__).with_name("openapi.json")
 @bp.get("/metrics")
 def metrics():
     """Prometheus text format: requests, latency per answer path, handoffs, abstentions, queue depth."""
-    runtime = current_app.extensions["shopqa_runtime"]
-    llm = current_app.extensions["shopqa"].llm
-    gauges = {"shopqa_llm_queue_depth": ("Requests holding an LLM queue slot", float(getattr(llm, "in_use", 0))),
-              "shopqa_llm_queue_capacity": ("LLM queue slots", float(getattr(llm, "depth", 0)))}
-    return Response(runtime["metrics"].render(gauges), mimetype="text/plain; version=0.0.4")
+    return Response(current_app.extensions["shopqa_runtime"]["metrics"].render(), content_type=CONTENT_TYPE)
 
 
 @bp.post("/admin/reload")

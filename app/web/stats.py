@@ -16,9 +16,7 @@ def _pct(values: list[float], q: float) -> float | None:
 def dashboard(conversations, days: int = 14) -> dict[str, Any]:
     """Messages per day by intent, sentiment over time, rates, paths, latency and FAQ gaps."""
     since = time.time() - days * 86400
-    rows = conversations._conn().execute(
-        "SELECT m.id, m.session_id, m.role, m.text, m.created, m.path, m.route, m.intent, m.sentiment, m.score, "
-        "m.latency_ms, m.meta FROM messages m WHERE m.created >= ? ORDER BY m.id", (since,)).fetchall()
+    rows = conversations.since(since)
     per_day_intent: dict[str, Counter] = defaultdict(Counter)
     sentiment_day: dict[str, list[float]] = defaultdict(list)
     paths: Counter = Counter()
@@ -39,7 +37,8 @@ def dashboard(conversations, days: int = 14) -> dict[str, Any]:
             paths[r["path"] or "-"] += 1
             if r["latency_ms"] is not None:
                 latencies.append(float(r["latency_ms"]))
-            if '"reason"' in (r["meta"] or "") and '"existing": true' not in (r["meta"] or ""):
+            handoff = (r["meta"] or {}).get("handoff") or {}
+            if handoff.get("reason") and not handoff.get("existing"):  # a new handoff, not a reminder
                 handoffs += 1
             if r["path"] == "abstained":
                 abstained += 1

@@ -1,0 +1,46 @@
+"""SQLAlchemy engines for the state stores: a SQLite file, or a shared Postgres database.
+
+The stores write the same SQL to both (named parameters, ``ON CONFLICT``, ``RETURNING``; SQLite
+has all three since 3.35), and their tables are SQLAlchemy ``Table`` objects, so each dialect
+gets its own column types and id sequences from one definition.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+
+
+def sqlite_engine(path: Path) -> Engine:
+    """An engine on one SQLite file in WAL mode (readers work while one thread writes); a writer
+    waits up to 10 s for another process's write instead of failing at once."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 10, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _wal(dbapi_conn, _record):
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+
+    return engine
+
+
+def postgres_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` URLs on the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def database_engine(url: str, pool_size: int = 10) -> Engine:
+    """An engine on the shared Postgres database. ``pool_pre_ping``: a connection the database
+    dropped (a restart, a failover) is replaced instead of failing a customer's request."""
+    if not url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
+        raise ValueError(f"{url.split('@')[-1]!r}: database_url must be a postgresql:// URL")
+    return create_engine(postgres_url(url), pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+
+
+def is_postgres(engine: Engine) -> bool:
+    """True for the shared Postgres database, False for a SQLite file."""
+    return engine.dialect.name == "postgresql"
