@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text, inspect
 from sqlalchemy import text as sql
 
-from shopqa.storage.engine import is_postgres, sqlite_engine
+from shopqa.storage.engine import create_tables, is_postgres, sqlite_engine
 from shopqa.storage.session_lock import AdvisorySessionLocks, FileSessionLocks
 
 META = MetaData()
@@ -44,7 +44,7 @@ class ConversationStore:
         self.engine = engine if engine is not None else sqlite_engine(self.path)
         self._locks = (AdvisorySessionLocks(self.engine) if is_postgres(self.engine)
                        else FileSessionLocks(self.path.parent / "session-locks"))
-        META.create_all(self.engine)
+        create_tables(self.engine, META)
         if not is_postgres(self.engine):
             self._add_routing_columns()
 

@@ -10,6 +10,8 @@ import logging
 import threading
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from shopqa.ingest import manifest
 from shopqa.ingest.embedders import Embedder, make_embedder
 from shopqa.ingest.index import ShopIndex
@@ -62,7 +64,11 @@ class Resources:
             self.embedder.warm_up()
             self.generation()  # builds the live generation and starts embedding its sentences
             tokenize("预热")
+            # The stores make their tables now: a database problem shows in /readyz, not in a
+            # customer's first message.
             self.orders()
+            self.conversations()
+            self.tickets()
             if self.reranker is not None:
                 self.reranker.warm_up()
             if llm and self.llm is not None:
@@ -70,6 +76,10 @@ class Resources:
             self.error = None
         except (manifest.IndexUnusable, LLMError, OSError) as exc:
             self.error = str(exc)
+        except SQLAlchemyError as exc:
+            # The driver's first line says what failed (refused, auth, missing database), never the password.
+            first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+            self.error = f"the state database cannot be used ({type(exc).__name__}: {first}); check SHOPQA_DATABASE_URL"
 
     # -- the live generation -------------------------------------------------------------
     def generation(self) -> Generation:

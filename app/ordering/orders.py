@@ -27,7 +27,7 @@ from sqlalchemy import text as sql
 
 from shopqa.ordering.order_records import (ADDRESS_CHANGEABLE, CANCELLABLE, MAX_FAILURES, MIN_ADDRESS_CHARS, Order,
                                            OrderError, normalise_id, shape)
-from shopqa.storage.engine import is_postgres, sqlite_engine
+from shopqa.storage.engine import create_tables, is_postgres, sqlite_engine
 
 log = logging.getLogger("shopqa.orders")
 
@@ -63,7 +63,7 @@ class SqlOrderStore:
         self.path = Path(path) if path is not None else None
         self.max_failures = max_failures
         self.engine = engine if engine is not None else sqlite_engine(self.path)
-        META.create_all(self.engine)
+        create_tables(self.engine, META)
         if not is_postgres(self.engine):
             self._add_later_columns()
 

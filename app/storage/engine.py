@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 
 
 def sqlite_engine(path: Path) -> Engine:
@@ -44,3 +44,19 @@ def database_engine(url: str, pool_size: int = 10) -> Engine:
 def is_postgres(engine: Engine) -> bool:
     """True for the shared Postgres database, False for a SQLite file."""
     return engine.dialect.name == "postgresql"
+
+
+# Any fixed number: the advisory lock under which replicas create shopqa's tables.
+_SCHEMA_LOCK = 0x5E09A
+
+
+def create_tables(engine: Engine, metadata: MetaData) -> None:
+    """Create the tables of ``metadata`` that do not exist yet. On Postgres, under an advisory
+    lock: replicas starting together would otherwise race in ``CREATE TABLE IF NOT EXISTS``,
+    which Postgres does not make atomic (the loser fails on its catalogue's unique index)."""
+    if not is_postgres(engine):
+        metadata.create_all(engine)
+        return
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+        metadata.create_all(conn)
