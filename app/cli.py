@@ -203,10 +203,16 @@ def chats_export(ctx: click.Context, out: Path, resolved_only: bool) -> None:
 
     settings = load_settings(ctx)
     data = Path(settings.data_dir)
-    if not (data / "conversations.sqlite").is_file():
+    if settings.database_url:  # the replicas' shared state
+        from shopqa.storage.engine import database_engine
+
+        engine = database_engine(settings.database_url, pool_size=2)
+        stores = ConversationStore(engine=engine), TicketStore(engine=engine)
+    elif (data / "conversations.sqlite").is_file():
+        stores = ConversationStore(data / "conversations.sqlite"), TicketStore(data / "tickets.sqlite")
+    else:
         raise ShopqaError(f"no conversations in {data} (set SHOPQA_DATA_DIR or data_dir in the config)", 2)
-    count = export(ConversationStore(data / "conversations.sqlite"), TicketStore(data / "tickets.sqlite"), out,
-                   resolved_only)
+    count = export(*stores, out, resolved_only)
     click.echo(f"wrote {count} conversations to {out}")
 
 

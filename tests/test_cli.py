@@ -40,6 +40,19 @@ def test_config_command_shows_env(monkeypatch):
     assert json.loads(result.output)["embedder"] == "sentence-transformers:all-MiniLM-L6-v2"
 
 
+def test_config_never_prints_passwords_of_the_shared_engines(monkeypatch):
+    monkeypatch.setenv("SHOPQA_DATABASE_URL", "postgresql://shop:pg-s3cret@db:5432/shopqa")
+    monkeypatch.setenv("SHOPQA_REDIS_URL", "redis://:rd-s3cret@cache:6379/0")
+    monkeypatch.setenv("SHOPQA_LLM_API_KEY", "sk-s3cret")
+    result = CliRunner().invoke(cli, ["config", "--json"])
+    assert result.exit_code == 0 and "s3cret" not in result.output
+    shown = json.loads(result.output)
+    assert shown["database_url"] == "postgresql://shop:***@db:5432/shopqa" and shown["llm_api_key"] == "(set)"
+    monkeypatch.setenv("SHOPQA_REDIS_URL", "localhost:6379")
+    bad = CliRunner().invoke(cli, ["config", "--json"])
+    assert bad.exit_code != 0 and "redis_url" in bad.output and "scheme" in bad.output
+
+
 def test_ingest_summary_and_exit_codes(shop_copy, tmp_path):
     runner = CliRunner()
     args = ["ingest", str(shop_copy), "--index-dir", str(tmp_path / "idx"), "--embedder", "hash:128"]

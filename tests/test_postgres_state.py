@@ -104,3 +104,19 @@ def test_order_actions_apply_once_on_postgres(pg_url):
     assert len([a for a in stores[1].actions("P-1") if a["ok"] and a["action"] == "cancel"]) == 1
     assert stores[1].sync([{"order_id": "P-1", "email": "a@example.com", "status": "pending",
                             "placed_at": "2026-10-01", "items": ["X"]}]) == {"added": 0, "updated": 0, "kept": 1}
+
+
+def test_chats_export_reads_the_shared_database(pg_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from shopqa.cli import cli
+
+    conversations = ConversationStore(engine=database_engine(pg_url))
+    sid = conversations.ensure_session("export-1")
+    conversations.add(sid, "customer", "Can I pay with PayPal?", lang="en")
+    monkeypatch.setenv("SHOPQA_DATABASE_URL", pg_url)
+    monkeypatch.setenv("SHOPQA_DATA_DIR", str(tmp_path / "empty"))  # no SQLite files anywhere
+    out = tmp_path / "chats.jsonl"
+    result = CliRunner().invoke(cli, ["chats", "export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Can I pay with PayPal?" in out.read_text(encoding="utf-8")
