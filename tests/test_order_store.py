@@ -2,10 +2,9 @@
 the cluster tests run the same store on Postgres across two replicas)."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
+from racing import cancel_at_once
 from shopqa.ordering.order_records import OrderError
 from shopqa.ordering.orders import SqlOrderStore
 
@@ -37,20 +36,7 @@ def test_a_different_change_after_the_read_is_refused(store):
 
 
 def test_concurrent_cancels_log_one_cancellation(store):
-    results, barrier = [], threading.Barrier(4)
-
-    def cancel(n):
-        barrier.wait()
-        try:
-            results.append(store.cancel(f"s{n}", "T-3").status)
-        except OrderError as exc:
-            results.append(exc.code)
-
-    threads = [threading.Thread(target=cancel, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results = cancel_at_once([store], "T-3")
     assert "cancelled" in results and set(results) <= {"cancelled", "not_cancellable", "not_allowed"}
     assert len([a for a in store.actions("T-3") if a["ok"] and a["action"] == "cancel"]) == 1
 

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from engines import PostgresServer
+from racing import cancel_at_once
 from shopqa.conversations import ConversationStore
 from shopqa.handoff.tickets import TicketStore
-from shopqa.ordering.order_records import OrderError
 from shopqa.ordering.orders import SqlOrderStore
 from shopqa.storage.engine import database_engine
 
@@ -86,20 +86,7 @@ def test_order_actions_apply_once_on_postgres(pg_url):
     stores = [SqlOrderStore(engine=database_engine(pg_url)) for _ in range(2)]
     stores[0].sync([{"order_id": "P-1", "email": "a@example.com", "status": "pending", "placed_at": "2026-10-01",
                      "items": ["X"]}])
-    results, barrier = [], threading.Barrier(4)
-
-    def cancel(n):
-        barrier.wait()
-        try:
-            results.append(stores[n % 2].cancel(f"s{n}", "P-1").status)
-        except OrderError as exc:
-            results.append(exc.code)
-
-    threads = [threading.Thread(target=cancel, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results = cancel_at_once(stores, "P-1")
     assert "cancelled" in results and set(results) <= {"cancelled", "not_cancellable", "not_allowed"}
     assert len([a for a in stores[1].actions("P-1") if a["ok"] and a["action"] == "cancel"]) == 1
     assert stores[1].sync([{"order_id": "P-1", "email": "a@example.com", "status": "pending",
