@@ -13,8 +13,9 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo -n"; fi
 echo "==> installing ${missing[*]} from Debian (the scale-out tests need them)"
 if ! ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
       "${missing[@]}" >/dev/null); then
-  echo "ERROR: could not install ${missing[*]}; install them yourself (apt-get install ${missing[*]})" >&2
-  exit 1
+  # The tests that need them skip on a developer's machine and fail in CI (tests/engines.py).
+  echo "WARNING: could not install ${missing[*]} (apt-get install ${missing[*]}); the cluster and Redis tests will skip" >&2
+  exit 0
 fi
 # Debian starts the packaged services; shopqa starts its own on free ports, so stop those.
 for svc in redis-server nginx; do
