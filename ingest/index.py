@@ -51,6 +51,17 @@ class ShopIndex:
                         "index (nothing is re-embedded)", self.index_dir)
         self.embedder = embedder
         self.directory = self.index_dir / found["generation"]
+        try:
+            self._load_files()
+        except (RuntimeError, OSError, ValueError, sqlite3.DatabaseError) as exc:
+            # A damaged or half-copied generation (faiss, numpy and sqlite each fail their own
+            # way): one message that names the folder and the fix, not a library traceback.
+            raise manifest.IndexUnusable(
+                f"{self.directory}: this index generation cannot be read ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else 'damaged file'}); run `shopqa ingest SHOP_DIR "
+                f"--index-dir {self.index_dir}` to write a new one") from exc
+
+    def _load_files(self) -> None:
         self.dense = dense.load(self.directory / "dense.faiss")
         self.questions = dense.load(self.directory / "questions.faiss")
         self.keyword = KeywordIndex.load(self.directory)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import logging
 
 from click.testing import CliRunner
@@ -170,12 +171,19 @@ def test_chats_export_and_eval_errors(tiny_index, tmp_path, monkeypatch):
     ({"SHOPQA_EMBEDDER": "hash:128", "SHOPQA_LLM_MODEL_PATH": "{tmp}/missing.gguf"}, "tiny",
      "GGUF model file not found"),
     ({"SHOPQA_EMBEDDER": "hash:128"}, "missing", "no index here yet"),
+    ({"SHOPQA_EMBEDDER": "hash:128"}, "corrupt", "this index generation cannot be read"),
 ])
 def test_ask_turns_bad_models_and_index_into_exit_5(tiny_index, tmp_path, monkeypatch, env, index, says):
     monkeypatch.setenv("SHOPQA_DATA_DIR", str(tmp_path / "var"))
     for key, value in env.items():
         monkeypatch.setenv(key, value.format(tmp=tmp_path))
     index_dir = tiny_index if index == "tiny" else tmp_path / "no-index"
+    if index == "corrupt":  # a generation whose FAISS file was cut short (a half-finished copy)
+        index_dir = tmp_path / "corrupt"
+        shutil.copytree(tiny_index, index_dir)
+        generation = json.loads((index_dir / "manifest.json").read_text())["generation"]
+        faiss_file = index_dir / generation / "dense.faiss"
+        faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     result = CliRunner().invoke(cli, ["ask", "--index-dir", str(index_dir), "where is my order?"])
     # A handled domain error leaves through SystemExit; anything else would be a traceback.
     assert isinstance(result.exception, SystemExit), repr(result.exception)
