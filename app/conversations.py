@@ -9,10 +9,10 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text, inspect
+from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text
 from sqlalchemy import text as sql
 
-from shopqa.storage.engine import create_tables, is_postgres, sqlite_engine
+from shopqa.storage.engine import add_missing_columns, create_tables, fetch_all, is_postgres, sqlite_engine
 from shopqa.storage.session_lock import AdvisorySessionLocks, FileSessionLocks
 
 META = MetaData()
@@ -46,18 +46,7 @@ class ConversationStore:
                        else FileSessionLocks(self.path.parent / "session-locks"))
         create_tables(self.engine, META)
         if not is_postgres(self.engine):
-            self._add_routing_columns()
-
-    def _add_routing_columns(self) -> None:
-        have = {c["name"] for c in inspect(self.engine).get_columns("messages")}
-        for name, kind in ROUTING_COLUMNS.items():
-            if name not in have:
-                try:
-                    with self.engine.begin() as conn:
-                        conn.execute(sql(f"ALTER TABLE messages ADD COLUMN {name} {kind}"))
-                except Exception as exc:  # another process added it first
-                    if "duplicate column" not in str(exc):
-                        raise
+            add_missing_columns(self.engine, "messages", ROUTING_COLUMNS)
 
     def turn(self, session_id: str) -> contextlib.AbstractContextManager[None]:
         """Hold the session for one turn: a second message of the same session waits until the
@@ -116,20 +105,16 @@ class ConversationStore:
 
     def messages(self, session_id: str) -> list[dict[str, Any]]:
         """Every message of a session, oldest first, with its routing columns."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sql("SELECT * FROM messages WHERE session_id = :s ORDER BY id"),
-                                {"s": session_id}).mappings().all()
-        return [_decoded(r) for r in rows]
+        return [_decoded(r) for r in fetch_all(self.engine, "SELECT * FROM messages WHERE session_id = :s ORDER BY id",
+                                               s=session_id)]
 
     def since(self, since: float) -> Iterator[dict[str, Any]]:
         """Every message created at or after ``since`` (epoch seconds), in order, decoded."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sql("SELECT * FROM messages WHERE created >= :t ORDER BY id"),
-                                {"t": since}).mappings().all()
-        return (_decoded(r) for r in rows)
+        return (_decoded(r) for r in fetch_all(self.engine, "SELECT * FROM messages WHERE created >= :t ORDER BY id",
+                                               t=since))
 
 
-def _decoded(row) -> dict[str, Any]:
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     for key in ("sources", "timings", "meta"):
         out[key] = json.loads(out[key] or "null")

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text
 from sqlalchemy import text as sql
 
-from shopqa.storage.engine import create_tables, sqlite_engine
+from shopqa.storage.engine import create_tables, fetch_all, sqlite_engine
 
 log = logging.getLogger("shopqa.tickets")
 
@@ -76,8 +76,7 @@ class TicketStore:
         create_tables(self.engine, META)
 
     def _rows(self, query: str, **params) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sql(query), params).mappings()]
+        return fetch_all(self.engine, query, **params)
 
     def _write(self, query: str, **params) -> Any:
         """Run one statement in its own transaction; the first value it returns (an id), if any."""

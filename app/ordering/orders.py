@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from sqlalchemy import Column, Engine, Float, Integer, MetaData, Table, Text, inspect
+from sqlalchemy import Column, Engine, Float, Integer, MetaData, Table, Text
 from sqlalchemy import text as sql
 
 from shopqa.ordering.order_records import (ADDRESS_CHANGEABLE, CANCELLABLE, MAX_FAILURES, MIN_ADDRESS_CHARS, Order,
                                            OrderError, normalise_id, shape)
-from shopqa.storage.engine import create_tables, is_postgres, sqlite_engine
+from shopqa.storage.engine import add_missing_columns, create_tables, fetch_all, is_postgres, sqlite_engine
 
 log = logging.getLogger("shopqa.orders")
 
@@ -48,6 +48,7 @@ VERIFICATION = Table("verification", META, Column("session_id", Text, primary_ke
                      Column("failures", Integer, nullable=False), Column("locked_at", Float))
 # Columns added after the first release; added to older SQLite files on open.
 LATER_COLUMNS = {"orders": {"version": "INTEGER NOT NULL DEFAULT 0"}, "order_actions": {"action_key": "TEXT"}}
+LATER_INDEXES = {"action_key": "CREATE UNIQUE INDEX IF NOT EXISTS order_actions_key ON order_actions(action_key)"}
 FIELDS = ("order_id", "email", "status", "placed_at", "shipped_at", "carrier", "tracking", "address", "total", "items",
           "source")
 
@@ -65,27 +66,11 @@ class SqlOrderStore:
         self.engine = engine if engine is not None else sqlite_engine(self.path)
         create_tables(self.engine, META)
         if not is_postgres(self.engine):
-            self._add_later_columns()
-
-    def _add_later_columns(self) -> None:
-        for table, columns in LATER_COLUMNS.items():
-            have = {c["name"] for c in inspect(self.engine).get_columns(table)}
-            for name, kind in columns.items():
-                if name in have:
-                    continue
-                try:
-                    with self.engine.begin() as conn:
-                        conn.execute(sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
-                        if name == "action_key":
-                            conn.execute(sql("CREATE UNIQUE INDEX IF NOT EXISTS order_actions_key "
-                                             "ON order_actions(action_key)"))
-                except Exception as exc:  # another process added it first
-                    if "duplicate column" not in str(exc):
-                        raise
+            for table, columns in LATER_COLUMNS.items():
+                add_missing_columns(self.engine, table, columns, also=LATER_INDEXES)
 
     def _rows(self, query: str, **params) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sql(query), params).mappings()]
+        return fetch_all(self.engine, query, **params)
 
     # -- loading ----------------------------------------------------------------------------
     def sync(self, orders: Iterable[dict[str, Any]]) -> dict[str, int]:

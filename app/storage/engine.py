@@ -7,8 +7,9 @@ gets its own column types and id sequences from one definition.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
 
 
 def sqlite_engine(path: Path) -> Engine:
@@ -60,3 +61,28 @@ def create_tables(engine: Engine, metadata: MetaData) -> None:
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
         metadata.create_all(conn)
+
+
+def add_missing_columns(engine: Engine, table: str, columns: dict[str, str],
+                        also: dict[str, str] | None = None) -> None:
+    """Add the ``columns`` (name -> SQL type) that an older SQLite file's ``table`` lacks, each in
+    its own transaction with ``also[name]`` (e.g. the index the column needs), if given.
+    Columns that came after the first release reach files made before them this way."""
+    have = {c["name"] for c in inspect(engine).get_columns(table)}
+    for name, kind in columns.items():
+        if name in have:
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+                if also and name in also:
+                    conn.execute(text(also[name]))
+        except Exception as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def fetch_all(engine: Engine, query: str, **params: Any) -> list[dict[str, Any]]:
+    """Every row of ``query`` (named ``:params``) as a dict by column name."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(text(query), params).mappings()]

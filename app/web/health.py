@@ -16,7 +16,7 @@ def backends() -> dict[str, str]:
     """Which engine serves each part: the index, the shared state, the LLM and the limits."""
     app = current_app
     res = app.extensions["shopqa"]
-    llm = getattr(res.llm, "inner", res.llm)
+    llm = res.llm  # the QueuedLLM wrapper answers `backend` for the model it wraps
     limiter = app.extensions["shopqa_runtime"]["limiter"]
     return {"index": "faiss", "state": "postgres" if res.settings.database_url else "sqlite",
             "llm": "none" if llm is None else getattr(llm, "backend", "local"),
