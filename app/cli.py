@@ -99,6 +99,32 @@ def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder:
     except KeyboardInterrupt:
         raise ShopqaError("interrupted; the previous index is unchanged", 130) from None
     _print_report(report, settings, quiet)
+    if settings.database_url:
+        _publish(settings, quiet)
+
+
+def _publish(settings: Settings, quiet: bool) -> None:
+    """With SHOPQA_DATABASE_URL, make the index folder's live generation live in Postgres too
+    (the replicas read it from there)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from shopqa.ingest.pg_publish import publish
+    from shopqa.storage.engine import database_engine
+
+    engine = database_engine(settings.database_url, pool_size=1)
+    try:
+        done = publish(engine, settings.index_dir)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+        raise ShopqaError(f"the index was built in {settings.index_dir} but could not be published to Postgres "
+                          f"({type(exc).__name__}: {first}); check SHOPQA_DATABASE_URL and run ingest again "
+                          "(nothing is embedded twice)", EXIT_CONFIG) from exc
+    finally:
+        engine.dispose()
+    if done.published:
+        click.echo(f"Postgres: {done.name} is live ({done.chunks} chunks, {done.seconds:.1f} s)")
+    elif not quiet:
+        click.echo(f"Postgres: {done.name} already serves this index - unchanged")
 
 
 def _print_report(report, settings: Settings, quiet: bool) -> None:

@@ -9,11 +9,9 @@ ingest that lands mid-request cannot pair one generation's index with another's 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopqa.ingest import manifest
 from shopqa.ingest.embedders import Embedder
 from shopqa.ingest.index import ShopIndex
 from shopqa.ingest.records import Problem
@@ -47,9 +45,8 @@ class Generation:
         return self.index.generation
 
     @classmethod
-    def build(cls, index_dir: Path, embedder: Embedder, settings: Settings) -> "Generation":
-        """Load the live index in ``index_dir`` and derive everything from it (seconds)."""
-        index = ShopIndex(index_dir, embedder)
+    def build(cls, index: ShopIndex, embedder: Embedder, settings: Settings) -> "Generation":
+        """Derive everything from a loaded index generation (seconds)."""
         shop = Path(index.manifest.get("shop_dir", ""))
         embedder_id = index.manifest["embedder"]["id"]
         matcher = ProductMatcher(index.graph, load_glossary(shop / "glossary.json"))
@@ -75,13 +72,3 @@ def _classifiers(embedder: Embedder, shop: Path, embedder_id: str,
     mood = SentimentClassifier(embedder, strong_threshold=limits["strong_negative"], cache_dir=cache,
                                polarity=ReviewPolarity(embedder_id=embedder.id)).fit()
     return intents, mood
-
-
-def manifest_stamp(index_dir: Path) -> tuple[int, int, int] | None:
-    """What changes when ingest swaps in a generation: the manifest file's identity and time
-    (it is replaced by an atomic rename). One stat a request instead of parsing it."""
-    try:
-        st = os.stat(index_dir / manifest.MANIFEST)
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_mtime_ns, st.st_size

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Hashable
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,7 +23,8 @@ from shopqa.answering.answer_model import AnswerModel
 from shopqa.routing import route_gate
 from shopqa.assistant import Assistant
 from shopqa.conversations import ConversationStore
-from shopqa.generation import Generation, manifest_stamp
+from shopqa.generation import Generation
+from shopqa.index_source import FileIndexSource, PgIndexSource
 from shopqa.ordering.orders import SqlOrderStore
 from shopqa.handoff.tickets import TicketStore
 from shopqa.models.llm import LLM, LLMError
@@ -44,8 +46,9 @@ class Resources:
         self.llm = llm if llm is not None else make_llm(settings)
         self.prompts = prompts or Prompts()
         self._live: Generation | None = None
-        self._stamp: tuple[int, int, int] | None = None  # the manifest the live generation was read from
+        self._stamp: Hashable | None = None  # what the live generation was read from (index_source().stamp())
         self._state_engine = None
+        self._source: FileIndexSource | PgIndexSource | None = None
         self._conversations: ConversationStore | None = None
         self._tickets: TicketStore | None = None
         self._orders: tuple[str, SqlOrderStore] | None = None
@@ -102,30 +105,39 @@ class Resources:
     def reload_if_changed(self, wait: bool = False) -> bool:
         """Build and swap in the newest generation if the manifest changed; True if swapped.
 
-        One stat per call; the manifest is parsed only when it changed. While one thread builds
+        One stat per call (with Postgres: one read a second); the manifest is parsed only when it changed. While one thread builds
         a new generation, the others keep answering from the live one (``wait``: wait for it)."""
-        index_dir = Path(self.settings.index_dir)
-        stamp = manifest_stamp(index_dir)
+        source = self.index_source()
+        stamp = source.stamp(fresh=wait)
         if self._live is not None and stamp in (None, self._stamp):
             return False
         if not self._build_lock.acquire(blocking=wait or self._live is None):
             return False  # another thread is building it
         try:
-            stamp = manifest_stamp(index_dir)
+            stamp = source.stamp()
             if self._live is not None and stamp in (None, self._stamp):
                 return False
             # No live generation yet: building says what is missing and how to fix it.
-            current = manifest.read(index_dir) if self._live is not None else None
-            if current is not None and current["generation"] == self._live.id:
+            current = source.live_name() if self._live is not None else None
+            if current is not None and current == self._live.id:
                 self._stamp = stamp  # the manifest was rewritten for the same generation
                 return False
-            fresh = Generation.build(index_dir, self.embedder, self.settings)
+            fresh = Generation.build(source.open(self.embedder), self.embedder, self.settings)
             # One assignment: requests holding the old generation keep using it.
             self._live, self._stamp, self.error = fresh, stamp, None
         finally:
             self._build_lock.release()
         self._warm_sentences(fresh.index)
         return True
+
+    def index_source(self):
+        """Where generations come from: Postgres when ``database_url`` is set, else index_dir."""
+        if self._source is None:
+            with self._lock:
+                if self._source is None:
+                    self._source = (PgIndexSource(self.state_engine(), Path(self.settings.data_dir) / "generations")
+                                    if self.settings.database_url else FileIndexSource(Path(self.settings.index_dir)))
+        return self._source
 
     # -- stores in data_dir ----------------------------------------------------------------
     def state_engine(self):
@@ -169,7 +181,7 @@ class Resources:
                                       self.settings.max_verification_failures, engine=engine)
                 self._orders = ("", store)
             if self._orders[0] != index.generation:
-                self._orders[1].sync_from_index(index.db())
+                self._orders[1].sync_from_index(index)
                 self._orders = (index.generation, self._orders[1])
         return self._orders[1]
 

@@ -112,6 +112,11 @@ def load(path: Path) -> nx.Graph:
         return nx.node_link_graph(json.load(fh), edges="edges")
 
 
+def loads(data: str) -> nx.Graph:
+    """A graph from the text ``save`` writes."""
+    return nx.node_link_graph(json.loads(data), edges="edges")
+
+
 def edge_counts(g: nx.Graph) -> dict[str, int]:
     """How many edges of each type, for the summary and tests."""
     return dict(Counter(d["type"] for _, _, d in g.edges(data=True)))

@@ -6,7 +6,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -35,7 +35,11 @@ class UnitRow:
 
 
 class ShopIndex:
-    """The dense index, keyword index, product graph and store of one generation, loaded together."""
+    """The dense index, keyword index, product graph and store of one generation, loaded together.
+
+    ingest/pg_index.py's PgShopIndex is the same interface over a generation in Postgres."""
+
+    backend = "faiss"
 
     def __init__(self, index_dir: Path, embedder: Embedder):
         self.index_dir = Path(index_dir)
@@ -87,6 +91,27 @@ class ShopIndex:
         rows = self._db.execute(f"SELECT id, record_key, type, source, title, url, position, lang, text, meta "
                                 f"FROM units WHERE id IN ({marks})", ids).fetchall()
         return {r["id"]: UnitRow(**{**dict(r), "meta": json.loads(r["meta"])}) for r in rows}
+
+    def first_unit(self, record_key: str) -> UnitRow | None:
+        """The first unit of a record (a product's card)."""
+        row = self._db.execute("SELECT id FROM units WHERE record_key = ? ORDER BY id LIMIT 1", (record_key,)).fetchone()
+        return self.units([row["id"]]).get(row["id"]) if row else None
+
+    def unit_texts(self) -> Iterator[tuple[str, str, str]]:
+        """Every unit's text, type and title, in id order."""
+        yield from (tuple(r) for r in self._db.execute("SELECT text, type, title FROM units ORDER BY id").fetchall())
+
+    def order_rows(self) -> list[tuple]:
+        """The generation's orders, as the order store syncs them."""
+        return [tuple(r) for r in self._db.execute(
+            "SELECT order_id, email, status, placed_at, shipped_at, carrier, tracking, address, total, items, source "
+            "FROM orders").fetchall()]
+
+    def document_frequencies(self) -> tuple[dict[str, int], int]:
+        """Each keyword term's document frequency, and the number of units."""
+        weights = self.keyword.weights
+        df = np.diff(weights.tocsc().indptr) if weights.shape[1] else np.zeros(0, dtype=np.int64)
+        return {term: int(df[col]) for term, col in self.keyword.vocab.items()}, int(weights.shape[0])
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector (embed once, search several ways)."""

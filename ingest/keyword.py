@@ -55,8 +55,11 @@ class KeywordIndex:
         k = min(k, int((scores > 0).sum()))
         if k <= 0:
             return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
+        # Everything scoring at least the k-th score, then by score and, among equal scores, by
+        # unit id: the same order as the keyword search in Postgres (ingest/pg_search.py).
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        top = np.flatnonzero(scores >= kth)
+        top = top[np.lexsort((self.ids[top], -scores[top]))][:k]
         return [(int(self.ids[i]), float(scores[i])) for i in top]
 
     def save(self, directory: Path) -> None:

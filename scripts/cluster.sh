@@ -97,8 +97,9 @@ start_replica() {  # n
   local n=$1 port
   port=$(free_port)
   mkdir -p "$RUN/replica-$n"
-  # Each replica has a data_dir of its own: everything they share is in Postgres and Redis.
-  SHOPQA_INDEX_DIR="$RUN/indexes" SHOPQA_DATA_DIR="$RUN/replica-$n" SHOPQA_DATABASE_URL="$DATABASE_URL" \
+  # Each replica has a data_dir of its own: everything they share is in Postgres and Redis,
+  # the index too (its index_dir is never made: it reads no index files and no shop folder).
+  SHOPQA_INDEX_DIR="$RUN/replica-$n/indexes" SHOPQA_DATA_DIR="$RUN/replica-$n" SHOPQA_DATABASE_URL="$DATABASE_URL" \
   SHOPQA_REDIS_URL="$REDIS_URL" SHOPQA_LLM_BASE_URL="$LLM_BASE_URL" SHOPQA_LLM_MODEL=shopqa-llm \
   SHOPQA_SECRET_KEY="$SECRET_KEY" SHOPQA_STAFF_TOKENS="[\"$TOKEN_DIGEST\"]" SHOPQA_RATE_LIMIT_PER_MINUTE="$RATE" \
   SHOPQA_TRUST_PROXY=true SHOPQA_WORKERS=1 SHOPQA_THREADS=8 \

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -81,7 +80,10 @@ def test_readyz_names_the_shared_backends(cluster):
     for base in cluster["replicas"] + [cluster["FRONT_URL"]]:
         status, ready = call(base + "/readyz")
         assert status == 200
-        assert ready["backends"] == {"index": "faiss", "state": "postgres", "llm": "remote", "limits": "redis"}
+        assert ready["backends"] == {"index": "pgvector", "state": "postgres", "llm": "remote", "limits": "redis"}
+        assert ready["generation"] == "shopqa_gen_000001"
+    # The replicas read the index from Postgres: their index folders were never made.
+    assert not list((ROOT / "var" / "cluster").glob("replica-*/indexes"))
 
 
 def test_order_verification_started_on_one_replica_finishes_on_the_other(cluster):
@@ -172,15 +174,17 @@ def test_a_new_generation_goes_live_while_requests_succeed(cluster):
     asker = threading.Thread(target=keep_asking)
     asker.start()
     try:
-        env = {**os.environ, "SHOPQA_INDEX_DIR": cluster["INDEX_DIR"]}
+        env = {**os.environ, "SHOPQA_INDEX_DIR": cluster["INDEX_DIR"],
+               "SHOPQA_DATABASE_URL": cluster["SHOPQA_DATABASE_URL"]}
         ingest = subprocess.run([str(ROOT / ".venv" / "bin" / "shopqa"), "ingest", str(shop), "--quiet"], env=env,
                                 capture_output=True, text=True, timeout=600)
         assert ingest.returncode == 0, ingest.stderr
+        assert "Postgres: shopqa_gen_000002 is live" in ingest.stdout
         for base in cluster["replicas"]:
-            # Each replica notices the new manifest and builds the new generation in the
+            # Each replica notices the new live generation in Postgres and builds it in the
             # background, answering from the old one meanwhile; then it swaps.
             deadline = time.time() + 240
-            while call(base + "/readyz")[1]["generation"] != "gen-000002":
+            while call(base + "/readyz")[1]["generation"] != "shopqa_gen_000002":
                 assert time.time() < deadline, "the replica never switched to the new generation"
                 time.sleep(1)
             reply = chat(base, "How long is the warranty on refurbished phones?", f"gen-{base[-5:]}",

@@ -29,6 +29,8 @@ def test_compose_configures_shopqa_with_existing_settings_only():
     # The shared engines are all configured, and replicas agree on the key that signs cookies.
     assert {"SHOPQA_DATABASE_URL", "SHOPQA_REDIS_URL", "SHOPQA_LLM_BASE_URL", "SHOPQA_SECRET_KEY"} <= shopqa_names
     assert services["shopqa"]["deploy"]["replicas"]
+    # Replicas are stateless: the index too comes from Postgres, so they mount nothing.
+    assert "volumes" not in services["shopqa"]
     # Every variable the file reads from the operator's environment is documented in the README.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     used = set(re.findall(r"\$\{(\w+)", (DEPLOY / "docker-compose.yml").read_text(encoding="utf-8")))

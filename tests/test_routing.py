@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -36,7 +34,7 @@ def res(tiny_index, hash_embedder, tmp_path):
 @pytest.fixture
 def store(tiny_index, hash_embedder, tmp_path):
     s = SqlOrderStore(tmp_path / "orders.sqlite")
-    s.sync_from_index(ShopIndex(tiny_index, hash_embedder).db())
+    s.sync_from_index(ShopIndex(tiny_index, hash_embedder))
     return s
 
 
@@ -164,15 +162,15 @@ def test_local_order_changes_survive_reingest_until_the_file_changes(shop_copy, 
     index_dir = tmp_path / "idx"
     do_ingest(shop_copy, index_dir, hash_embedder)
     store = SqlOrderStore(tmp_path / "orders.sqlite")
-    store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())
+    store.sync_from_index(ShopIndex(index_dir, hash_embedder))
     store.cancel("s", "T-1002")
     do_ingest(shop_copy, index_dir, hash_embedder)  # unchanged files: nothing to re-ingest
-    assert store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())["kept"] == 3
+    assert store.sync_from_index(ShopIndex(index_dir, hash_embedder))["kept"] == 3
     assert store.get("T-1002").status == "cancelled"
     orders = shop_copy / "orders" / "orders.csv"
     orders.write_text(orders.read_text().replace("T-1002,bob@example.com,pending", "T-1002,bob@example.com,shipped"))
     do_ingest(shop_copy, index_dir, hash_embedder)
-    assert store.sync_from_index(ShopIndex(index_dir, hash_embedder).db())["updated"] == 1
+    assert store.sync_from_index(ShopIndex(index_dir, hash_embedder))["updated"] == 1
     assert store.get("T-1002").status == "shipped"  # the shop's system knows better now
 
 

@@ -175,10 +175,9 @@ class Answerer(EvidenceGathering, GeneratedReply, QuotedReply):
         """The product cards of ``skus`` as cited sources, numbered in order."""
         sources = []
         for sku in skus:
-            card = self.index.db().execute("SELECT id, text, source FROM units WHERE record_key = ?",
-                                           (f"product:{sku}",)).fetchone()
+            card = self.index.first_unit(f"product:{sku}")
             if card:
-                sources.append({"id": card["id"], "title": self.index.graph.nodes[f"product:{sku}"]["name"],
-                                "source": card["source"], "file": card["source"], "type": "product",
-                                "snippet": card["text"][:240], "score": 1.0, "ref": len(sources) + 1})
+                sources.append({"id": card.id, "title": self.index.graph.nodes[f"product:{sku}"]["name"],
+                                "source": card.source, "file": card.source, "type": "product",
+                                "snippet": card.text[:240], "score": 1.0, "ref": len(sources) + 1})
         return sources

@@ -31,10 +31,9 @@ def sentence_vectors(index, texts: list[str]) -> np.ndarray:
 def warm_sentences(index, limit: int = 20_000, batch: int = 64) -> int:
     """Embed the candidate sentences of the index's units ahead of the first questions (run in
     a background thread after warm-up: the first answers then cost no sentence embedding)."""
-    rows = index.db().execute("SELECT text, type, title FROM units ORDER BY id").fetchall()
     texts: list[str] = []
-    for row in rows:
-        texts.extend(unit_sentences(row["text"], row["type"], row["title"] or ""))
+    for text, unit_type, title in index.unit_texts():
+        texts.extend(unit_sentences(text, unit_type, title or ""))
         if len(texts) >= limit:
             break
     for start in range(0, len(texts), batch):

@@ -10,6 +10,8 @@ import numpy as np
 
 from shopqa.ingest.chunking import detect_lang
 from shopqa.ingest.index import ShopIndex, UnitRow
+from shopqa.ingest.pg_search import Lists
+from shopqa.ingest.tokenize import tokenize
 
 from shopqa.text.bridge import Bridge
 
@@ -60,26 +62,16 @@ class HybridRetriever:
         if mode not in ("hybrid", "dense", "keyword"):
             raise ValueError(f"mode must be hybrid, dense or keyword, got {mode!r}")
         n = self.candidates * (3 if types else 1)  # type filtering happens after fusion
-        dense_lists: list[list[tuple[int, float]]] = []
-        if mode != "keyword":
-            vector = self.index.embed_query(query) if vector is None else vector
-            dense_lists.append(self.index.dense_search(vector, n))
-            if self.cross_lingual:
-                lang = lang or detect_lang(query)
-                for other in sorted(self.index.languages):
-                    if other != lang:
-                        dense_lists.append(self.index.dense_search(vector, n, lang=other))
-        keyword = self.index.keyword_search(query, n) if mode != "dense" else []
-        keyword_lists = [keyword]
-        if mode != "dense" and self.cross_lingual and len(self.index.languages) > 1:
-            # Words never meet across languages: the query's concepts in the other language's
-            # words ("斑贴测试" -> "patch test", app/text/bridge.py) search the keyword index too.
-            lang = lang or detect_lang(query)
-            bridge = Bridge.of(self.index)
-            for other in sorted(self.index.languages):
-                translated = bridge.translate(query, other) if other != lang else ""
-                if translated:
-                    keyword_lists.append(self.index.keyword_search(translated, n))
+        if mode != "keyword" and vector is None:
+            vector = self.index.embed_query(query)
+        dense_langs, keyword_queries = self._lists(query, mode, lang)
+        if hasattr(self.index, "fused_search"):
+            # The index fuses in its own engine (Postgres: one SQL statement, ingest/pg_search.py).
+            lists = Lists(tuple(dense_langs), tuple(tuple(dict.fromkeys(tokenize(q))) for q in keyword_queries))
+            return [Hit(*row) for row in self.index.fused_search(vector if dense_langs else None, lists, n, k,
+                                                                 self.rrf_k, types)]
+        dense_lists = [self.index.dense_search(vector, n, lang=other) for other in dense_langs]
+        keyword_lists = [self.index.keyword_search(q, n) for q in keyword_queries]
         ids = {uid for lst in dense_lists + keyword_lists for uid, _ in lst}
         units = self.index.units(list(ids))
         fused: dict[int, Hit] = {}
@@ -96,6 +88,27 @@ class HybridRetriever:
         if types:
             hits = [h for h in hits if h.unit.type in types]
         return hits[:k]
+
+    def _lists(self, query: str, mode: str, lang: str | None) -> tuple[list[str | None], list[str]]:
+        """What to rank: a dense list per language filter (None: all units; first, the main
+        list) and a keyword list per query text (the query, then its translations)."""
+        dense_langs: list[str | None] = []
+        if mode != "keyword":
+            dense_langs.append(None)
+            if self.cross_lingual:
+                lang = lang or detect_lang(query)
+                dense_langs += [other for other in sorted(self.index.languages) if other != lang]
+        keyword_queries = [query] if mode != "dense" else []
+        if mode != "dense" and self.cross_lingual and len(self.index.languages) > 1:
+            # Words never meet across languages: the query's concepts in the other language's
+            # words ("斑贴测试" -> "patch test", app/text/bridge.py) search the keyword index too.
+            lang = lang or detect_lang(query)
+            bridge = Bridge.of(self.index)
+            for other in sorted(self.index.languages):
+                translated = bridge.translate(query, other) if other != lang else ""
+                if translated:
+                    keyword_queries.append(translated)
+        return dense_langs, keyword_queries
 
 
 def _best_ranks(lists: list[list[tuple[int, float]]], units: dict, fused: dict[int, Hit], kind: str) -> dict[int, int]:

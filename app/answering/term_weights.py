@@ -9,13 +9,11 @@ import numpy as np
 class TermWeights:
     """IDF of each keyword-index term in one index generation; a term the shop never uses weighs most."""
 
-    def __init__(self, keyword_index):
-        weights = keyword_index.weights
-        n = max(1, weights.shape[0])
-        df = np.diff(weights.tocsc().indptr) if weights.shape[1] else np.zeros(0)
-        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        self.vocab = keyword_index.vocab
-        self.idf = idf
+    def __init__(self, frequencies: dict[str, int], units: int):
+        n = max(1, units)
+        self.vocab = {term: col for col, term in enumerate(frequencies)}
+        df = np.fromiter(frequencies.values(), dtype=np.float64, count=len(frequencies))
+        self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
         self.unknown = float(math.log(1.0 + (n + 0.5) / 0.5))
 
     def weight(self, term: str) -> float:
@@ -33,6 +31,6 @@ class TermWeights:
         """The weights of an index generation, computed once and kept with it."""
         cached = getattr(index, "_term_weights", None)
         if cached is None:
-            cached = cls(index.keyword)
+            cached = cls(*index.document_frequencies())
             index._term_weights = cached
         return cached

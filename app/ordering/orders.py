@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -103,11 +102,9 @@ class SqlOrderStore:
                 counts["updated" if updated else "kept"] += 1
         return counts
 
-    def sync_from_index(self, db: sqlite3.Connection) -> dict[str, int]:
-        """Merge the orders an index generation holds (its ``orders`` table)."""
-        rows = db.execute("SELECT order_id, email, status, placed_at, shipped_at, carrier, tracking, address, "
-                          "total, items, source FROM orders").fetchall()
-        return self.sync(dict(zip(FIELDS, tuple(r))) for r in rows)
+    def sync_from_index(self, index) -> dict[str, int]:
+        """Merge the orders an index generation holds (its ``order_rows``)."""
+        return self.sync(dict(zip(FIELDS, tuple(r))) for r in index.order_rows())
 
     # -- reading ----------------------------------------------------------------------------
     def _row(self, order_id: str) -> dict[str, Any] | None:

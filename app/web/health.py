@@ -18,7 +18,7 @@ def backends() -> dict[str, str]:
     res = app.extensions["shopqa"]
     llm = res.llm  # the QueuedLLM wrapper answers `backend` for the model it wraps
     limiter = app.extensions["shopqa_runtime"]["limiter"]
-    return {"index": "faiss", "state": "postgres" if res.settings.database_url else "sqlite",
+    return {"index": "pgvector" if res.settings.database_url else "faiss", "state": "postgres" if res.settings.database_url else "sqlite",
             "llm": "none" if llm is None else getattr(llm, "backend", "local"),
             "limits": limiter.backend}
 
