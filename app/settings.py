@@ -29,7 +29,8 @@ class Settings(BaseSettings):
 
     # -- where things live
     shop_dir: Path = Field(Path("examples/sample-shop"), description="The shop folder to ingest.")
-    index_dir: Path = Field(Path("indexes"), description="Where ingest writes and the service reads indexes.")
+    index_dir: Path = Field(Path("indexes"), description="Where ingest writes and the service reads indexes (with "
+                            "database_url: ingest's local build copy; the service reads Postgres).")
     data_dir: Path = Field(Path("var"), description="Mutable state: conversations, tickets, orders (SQLite).")
     cache_dir: Path | None = Field(None, description="Cached embeddings of the classifiers' examples; "
                                    "empty means data_dir/cache.")
@@ -61,9 +62,10 @@ class Settings(BaseSettings):
                                  "model, for the whole deployment when redis_url is set.")
 
     # -- shared engines (scale-out; empty means this process alone)
-    database_url: str = Field("", description="Postgres (postgresql://user:pass@host:5432/db) for conversations, "
-                              "tickets, orders and session locks shared by all replicas; empty means SQLite files "
-                              "in data_dir.")
+    database_url: str = Field("", description="Postgres with pgvector (postgresql://user:pass@host:5432/db) for "
+                              "the index (ingest publishes each generation there; the service searches it in SQL), "
+                              "conversations, tickets, orders and session locks, shared by all replicas; empty means "
+                              "FAISS/BM25 files in index_dir and SQLite files in data_dir.")
     redis_url: str = Field("", description="Redis for rate limits and the LLM concurrency limit shared by all "
                            "replicas, e.g. redis://127.0.0.1:6379/0; empty means per-process limits.")
 
@@ -126,9 +128,25 @@ class Settings(BaseSettings):
                                     "staff API (make one with `shopqa staff new-token`).")
     secret_key: str = Field("", description="Signs session cookies; empty means one generated and kept in data_dir.")
 
+    # -- staff logins (issue 17: first-run setup and protected logins)
+    secure_cookies: bool = Field(False, description="Send the staff session cookie over HTTPS only (set it when "
+                                 "the service is behind HTTPS).")
+    session_lifetime_minutes: int = Field(720, ge=5, le=60 * 24 * 90, description="How long a staff login lasts.")
+    login_max_failures: int = Field(5, ge=1, le=1000, description="Failed logins allowed per account and per client "
+                                    "within login_window_minutes; more get 429 with Retry-After.")
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60, description="The window failed logins are counted in.")
+
+    # -- Chatwoot agent bot (issue 17)
+    chatwoot_url: str = Field("", description="The Chatwoot instance shopqa replies through, e.g. "
+                              "https://chatwoot.example.com; empty turns the agent bot webhook off.")
+    chatwoot_bot_token: str = Field("", description="The agent bot's access token (Chatwoot's api_access_token).")
+    chatwoot_webhook_token: str = Field("", description="Shared secret Chatwoot must send with each webhook "
+                                        "(?token= or an X-Shopqa-Token header).")
+    chatwoot_timeout: float = Field(10.0, gt=0, le=120, description="Seconds to wait for Chatwoot's API per call.")
+
     config_file: Path | None = Field(None, description="The TOML file these settings were read from, if any.")
 
-    @field_validator("llm_base_url", "redis_url", "database_url")
+    @field_validator("llm_base_url", "redis_url", "database_url", "chatwoot_url")
     @classmethod
     def _url(cls, value: str) -> str:
         value = value.strip()
@@ -197,6 +215,8 @@ class Settings(BaseSettings):
         # Secrets are never printed: only whether they are set.
         out["secret_key"] = "(set)" if self.secret_key else ""
         out["llm_api_key"] = "(set)" if self.llm_api_key else ""
+        for name in ("chatwoot_bot_token", "chatwoot_webhook_token"):
+            out[name] = "(set)" if getattr(self, name) else ""
         for name in ("database_url", "redis_url", "llm_base_url"):  # a password in a URL is a secret too
             out[name] = _without_password(out[name])
         out["staff_users"] = {name: "(hash)" for name in self.staff_users}

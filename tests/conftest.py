@@ -77,3 +77,28 @@ def e5_index(tiny_shop, e5_embedder, tmp_path_factory) -> Path:
     run(IngestOptions(shop_dir=tiny_shop, index_dir=index_dir, embedder="e5-small"), embedder=e5_embedder)
     return index_dir
 
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium under Playwright, once per session (skipped without it)."""
+    from browsing import ARGS, CHROMIUM, SHOTS
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (run scripts/install-browser.sh)")
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page (own cookies) for one test."""
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)
+    yield pg
+    context.close()

@@ -6,20 +6,15 @@ which `make test` runs; without it these tests are skipped with that reason.
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
-from pathlib import Path
 
 import pytest
 from werkzeug.security import generate_password_hash
 
-from realserver import REPO, RealServer
+from browsing import SHOTS, login
+from realserver import RealServer
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = REPO / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -29,36 +24,6 @@ def server(e5_index, tmp_path_factory):
     with RealServer({"SHOPQA_INDEX_DIR": str(e5_index), "SHOPQA_DATA_DIR": str(var), "SHOPQA_STAFF_USERS": users},
                     var / "server.log") as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (run scripts/install-browser.sh)")
-    SHOTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, tmp_path):
-    context = browser.new_context()
-    pg = context.new_page()
-    pg.set_default_timeout(120_000)
-    yield pg
-    context.close()
-
-
-def login(page, base: str, target: str) -> None:
-    page.goto(f"{base}{target}")
-    assert "/login" in page.url
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", "s3cret")
-    page.click("#login-button")
-    page.wait_for_url(f"{base}{target}")
 
 
 def test_chat_widget_streams_an_answer_with_sources(server, page):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, request
@@ -35,7 +36,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app = Flask(__name__)
     app.config.update(SHOPQA_SETTINGS=settings, SECRET_KEY=_secret_key(settings),
                       MAX_CONTENT_LENGTH=settings.max_body_kb * 1024,
-                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.secure_cookies,
+                      PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_lifetime_minutes))
     res = resources or Resources(settings)
     metrics = Metrics()
     limiter, slots = make_limits(settings)
