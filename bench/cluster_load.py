@@ -2,7 +2,7 @@
 
 Prints, for 16 clients asking the shop's curated FAQ questions for S seconds each:
   single    one `shopqa serve` on SQLite and FAISS (the default deployment)
-  cluster   nginx -> two replicas on Postgres, Redis and the LLM server
+  cluster   nginx -> two replicas on Postgres (index and state), Redis and the LLM server
   kill      the cluster again, with replica 2 killed (SIGKILL) a third of the way in
 with requests/s, p50/p95 and status counts. On a 2-core box expect no speed-up: the point is
 that nothing breaks (no 5xx), and that a killed replica costs only the requests it was serving.

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from . import graph, manifest
 from .embedders import Embedder
 from .index import UnitRow
-from .pg_schema import GENERATIONS, LIVE, schema_name, tsquery_literal, vector_literal
+from .pg_schema import GENERATIONS, LIVE, SCHEMA_PREFIX, schema_name, tsquery_literal, vector_literal
 from .pg_search import UNIT_COLUMNS, Lists, dense_sql, fused_sql, keyword_sql
 from .tokenize import TOKENIZER_VERSION, tokenize
 
@@ -81,6 +81,12 @@ class PgShopIndex:
         tmp.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.shop_dir, ignore_errors=True)
         tmp.rename(self.shop_dir)
+        # Copies of older generations go, but the one before stays: requests that started on it
+        # may still read its files (the bilingual terms are read on first use).
+        for old in self.shop_dir.parent.glob(f"{SCHEMA_PREFIX}*"):
+            number = old.name[len(SCHEMA_PREFIX):]
+            if number.isdigit() and int(number) < self.number - 1:
+                shutil.rmtree(old, ignore_errors=True)
 
     @property
     def generation(self) -> str:

@@ -180,6 +180,10 @@ def test_the_service_reads_postgres_only_and_switches_generations_atomically(pg,
     with engine.connect() as conn:
         kept = conn.execute(text("SELECT number FROM shopqa_index_generations ORDER BY number")).scalars().all()
     assert kept == [2, 3]
+    assert replica.reload_if_changed(wait=True) and replica.index().generation == "shopqa_gen_000003"
+    # The replica's copies of the shop files: this generation's and the one before, no older.
+    assert sorted(p.name for p in (tmp_path / "d2" / "generations").iterdir()) == \
+        ["shopqa_gen_000002", "shopqa_gen_000003"]
 
 
 def test_shopqa_ingest_publishes_when_a_database_is_set(pg, tiny_shop, tmp_path, monkeypatch):
