@@ -73,3 +73,26 @@ def test_a_generation_is_built_and_its_sentences_embedded_once(tiny_index, hash_
     first = res.generation()
     res.assistant(), res.answerer(), res.index()
     assert embedded == [first.id] and res.generation() is first
+
+
+def test_workers_starting_together_share_one_generated_secret_key(tmp_path):
+    """Without secret_key set, every gunicorn worker must read the same generated key, or a
+    login made on one worker is rejected by the next."""
+    import threading
+
+    from shopqa.web import _secret_key
+
+    settings = Settings(data_dir=tmp_path / "var")
+    keys, barrier = [], threading.Barrier(8)
+
+    def start():
+        barrier.wait()
+        keys.append(_secret_key(settings))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(keys)) == 1 and keys[0] == (tmp_path / "var" / "secret_key").read_text()
+    assert [p.name for p in (tmp_path / "var").iterdir()] == ["secret_key"]

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -23,10 +25,17 @@ def _secret_key(settings: Settings) -> str:
     path = Path(settings.data_dir) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.is_file():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        # Workers start together: the first hard link wins and every worker reads the winner's
+        # key (a rename would let a later worker replace a key another one already holds).
+        fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 
@@ -53,9 +62,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.extensions["shopqa_runtime"] = {"limiter": limiter, "metrics": metrics}
     logging.getLogger("shopqa").setLevel(logging.INFO)
 
-    from shopqa.web import auth, chat, health, openai_compat, ops, pages, search, staff
+    from shopqa.web import auth, chat, chatwoot, health, openai_compat, ops, pages, search, staff
 
-    for module in (health, search, chat, openai_compat, staff, auth, pages, ops):
+    for module in (health, search, chat, openai_compat, staff, auth, pages, ops, chatwoot):
         app.register_blueprint(module.bp)
     errors.register(app)
 
