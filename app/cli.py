@@ -14,6 +14,7 @@ import click
 
 from shopqa.cli_common import EXIT_CONFIG, EXIT_LOCKED, EXIT_STRICT, ShopqaError, load_settings
 from shopqa.cli_eval import eval_group
+from shopqa.cli_staff import staff_group
 from shopqa.settings import ConfigError, Settings
 
 _RERUN = "run without --quiet to list them"  # --quiet counts the problems; this says how to see them
@@ -38,6 +39,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 
 cli.add_command(eval_group)  # the `eval` commands live in cli_eval.py
+cli.add_command(staff_group)  # the `staff` commands live in cli_staff.py
 
 
 @cli.command("config")
@@ -84,7 +86,10 @@ def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder:
         opts = IngestOptions(shop_dir=shop_dir, index_dir=settings.index_dir, embedder=settings.embedder,
                              rebuild=rebuild, strict=strict, max_file_bytes=int(settings.max_file_mb * 1e6),
                              chunk_tokens=settings.chunk_tokens, batch_size=settings.embed_batch_size,
-                             progress=progress)
+                             progress=progress,
+                             # FAQs staff published from the dashboard stay part of the shop.
+                             extra_faq_files=tuple(p for p in [Path(settings.data_dir) / "faqs" / "published.jsonl"]
+                                                   if p.is_file()))
         report = run(opts)
     except StrictFailure as exc:
         if quiet:  # one line: the count, and how to see the list
@@ -240,37 +245,6 @@ def chats_export(ctx: click.Context, out: Path, resolved_only: bool) -> None:
         raise ShopqaError(f"no conversations in {data} (set SHOPQA_DATA_DIR or data_dir in the config)", 2)
     count = export(*stores, out, resolved_only)
     click.echo(f"wrote {count} conversations to {out}")
-
-
-@cli.group()
-def staff() -> None:
-    """Staff access to the console, dashboard, search page and staff API."""
-
-
-@staff.command("hash-password")
-@click.password_option(help="The password (asked twice if not given).")
-def staff_hash_password(password: str) -> None:
-    """Print a password hash for ``staff_users`` in the config file.
-
-    \b
-    [staff_users]
-    alice = "<the printed hash>"
-    """
-    from werkzeug.security import generate_password_hash
-
-    click.echo(generate_password_hash(password))
-
-
-@staff.command("new-token")
-def staff_new_token() -> None:
-    """Make a bearer token for the staff API: give the token to the client, put its SHA-256 in ``staff_tokens``."""
-    import secrets
-
-    from shopqa.web.auth import token_digest
-
-    token = secrets.token_urlsafe(32)
-    click.echo(f"token:  {token}")
-    click.echo(f"sha256: {token_digest(token)}   (add this to staff_tokens)")
 
 
 @cli.command()

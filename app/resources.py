@@ -51,6 +51,7 @@ class Resources:
         self._source: FileIndexSource | PgIndexSource | None = None
         self._conversations: ConversationStore | None = None
         self._tickets: TicketStore | None = None
+        self._staff_accounts = None  # shopqa.staff.accounts.StaffAccountStore, made on first use
         self._orders: tuple[str, SqlOrderStore] | None = None
         self.reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
         self._lock = threading.Lock()
@@ -170,6 +171,17 @@ class Resources:
                                             self.settings.handoff_webhook_url, self.settings.handoff_webhook_timeout,
                                             engine=engine, faq_file=data / "faq-candidates.jsonl")
         return self._tickets
+
+    def staff_accounts(self):
+        """Staff accounts stored by shopqa (setup link, ``shopqa staff add``) in data_dir (created on first use)."""
+        from shopqa.staff.accounts import StaffAccountStore
+
+        with self._lock:
+            if self._staff_accounts is None:
+                engine = self.state_engine()
+                self._staff_accounts = (StaffAccountStore(engine=engine) if engine is not None else
+                                        StaffAccountStore(Path(self.settings.data_dir) / "staff.sqlite"))
+        return self._staff_accounts
 
     def orders(self, live: Generation | None = None) -> SqlOrderStore:
         """The mutable order store in data_dir, synced with the live generation's orders once."""

@@ -44,10 +44,45 @@ def run_gunicorn(settings: Settings) -> None:
                 self.cfg.set("control_socket_disable", True)
 
         def load(self):
+            _show_shopqa_logs()
             return create_app(settings)
 
+    _announce_setup(settings)
     try:
         _App().run()
     finally:
         if own_dir:
             shutil.rmtree(own_dir, ignore_errors=True)
+
+
+def _announce_setup(settings: Settings) -> None:
+    """Print the one-time setup link while no staff account exists. Done here, once, before the
+    workers fork, so one link is printed however many workers there are; the token's digest is
+    in the state database, so whichever worker gets the request can check it."""
+    import sys
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from shopqa.staff.setup_token import announce_setup
+
+    try:
+        line = announce_setup(settings)
+    except (SQLAlchemyError, OSError) as exc:  # the workers report a broken database in /readyz
+        line = f"Could not check for staff accounts ({type(exc).__name__}); no setup link printed"
+    if line:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _show_shopqa_logs() -> None:
+    """shopqa's own log lines (logins and lockouts, chat events) on stderr beside gunicorn's, in
+    each worker. Without a handler Python prints only warnings, unformatted; a deployment that
+    configures logging itself keeps its own handlers."""
+    import logging
+
+    ours = logging.getLogger("shopqa")
+    if logging.getLogger().handlers or ours.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+                                           "%Y-%m-%d %H:%M:%S %z"))
+    ours.addHandler(handler)
