@@ -1,0 +1,1 @@
+"""shopqa inside other tools: the Chatwoot agent bot (issue 17)."""
