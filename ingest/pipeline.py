@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
 from . import dense, graph, manifest, store
 from .embedders import Embedder, make_embedder
@@ -67,12 +66,19 @@ class IngestOptions:
     chunk_tokens: int = 220
     batch_size: int = 32
     progress: bool = False
+    # FAQ files read as part of the shop from outside its folder (the FAQs staff publish from
+    # the dashboard, data_dir/faqs/published.jsonl); their records' source is published/faqs/NAME.
+    extra_faq_files: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         self.shop_dir, self.index_dir = Path(self.shop_dir), Path(self.index_dir)
+        self.extra_faq_files = tuple(Path(p) for p in self.extra_faq_files)
         if not self.shop_dir.is_dir():
             raise FileNotFoundError(f"{self.shop_dir}: shop folder not found (expected docs/, faqs/, chats/, "
                                     "catalog/, orders/, intents/ inside)")
+        for path in self.extra_faq_files:
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: extra FAQ file not found")
         if self.batch_size < 1 or self.chunk_tokens < 32 or self.max_file_bytes < 1:
             raise ValueError("batch_size >= 1, chunk_tokens >= 32 and max_file_bytes >= 1 are required")
 
@@ -108,7 +114,7 @@ def run(opts: IngestOptions, embedder: Embedder | None = None,
         on_phase("parse")
         files_bar = _bar(opts.progress, "parsing", "file")
         result = scan(opts.shop_dir, max_bytes=opts.max_file_bytes, chunk_tokens=opts.chunk_tokens,
-                      progress=lambda it: _track(files_bar, it))
+                      progress=lambda it: _track(files_bar, it), extra_faq_files=opts.extra_faq_files)
         files_bar.close()
         report.problems, report.skipped_records, report.files = result.problems, result.skipped_records, result.files
         if opts.strict and result.problems:

@@ -82,15 +82,22 @@ def list_files(shop_dir: Path) -> tuple[list[tuple[str, Path]], list[Problem]]:
     return found, problems
 
 
+EXTRA_FAQ_PREFIX = "published/faqs/"  # the source name of FAQ files read from outside the shop folder
+
+
 def scan(shop_dir: Path, *, max_bytes: int, chunk_tokens: int,
-         progress: Callable[[Iterable], Iterable] = lambda it: it) -> ScanResult:
-    """Parse the whole shop folder. Malformed records are reported and skipped, never fatal."""
+         progress: Callable[[Iterable], Iterable] = lambda it: it,
+         extra_faq_files: Iterable[Path] = ()) -> ScanResult:
+    """Parse the whole shop folder, then ``extra_faq_files`` (FAQ files kept elsewhere, named
+    ``published/faqs/<file name>`` in the records). Malformed records are reported and skipped,
+    never fatal."""
     from .reading import read_text
 
     result = ScanResult()
     files, result.problems = list_files(shop_dir)
-    for folder, path in progress(files):
-        rel = path.relative_to(shop_dir).as_posix()
+    named = [(folder, path, path.relative_to(shop_dir).as_posix()) for folder, path in files]
+    named += [("faqs", Path(p), EXTRA_FAQ_PREFIX + Path(p).name) for p in extra_faq_files]
+    for folder, path, rel in progress(named):
         result.files += 1
         try:
             text = read_text(path, max_bytes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +22,7 @@ from sqlalchemy import text as sql
 from shopqa.storage.engine import create_tables, fetch_all, sqlite_engine
 
 log = logging.getLogger("shopqa.tickets")
+REF = re.compile(r"^(?:T-?)?0*(\d{1,9})$", re.IGNORECASE)  # a ticket ref as staff type it: T-000012, t12, 12
 
 META = MetaData()
 TICKETS = Table(
@@ -39,6 +41,12 @@ FAQ_CANDIDATES = Table(
 def ticket_ref(ticket_id: int) -> str:
     """The ticket number customers and staff see."""
     return f"T-{ticket_id:06d}"
+
+
+def _matches(ticket: dict[str, Any], query: str, ref_id: int | None) -> bool:
+    said = " ".join(m.get("text", "") for m in ticket["conversation"] if m.get("role") == "customer")
+    return (ticket["id"] == ref_id or query in ticket["summary"].lower() or query in ticket["session_id"].lower()
+            or query in said.lower())
 
 
 def summarise(conversation: list[dict[str, Any]], reason: str, intent: str | None, limit: int = 280) -> str:
@@ -114,13 +122,28 @@ class TicketStore:
         rows = self._rows("SELECT * FROM tickets WHERE id = :id", id=ticket_id)
         return self._dict(rows[0]) if rows else None
 
-    def list(self, status: str | None = "open") -> list[dict[str, Any]]:
-        """Tickets, newest first, optionally by status."""
+    def list(self, status: str | None = "open", query: str = "") -> list[dict[str, Any]]:
+        """Tickets, newest first, optionally by status and by ``query``: text in the summary or
+        the conversation (case-insensitive), a session id, or a ticket ref ("T-000012", "12")."""
+        where, params = [], {}
         if status:
-            rows = self._rows("SELECT * FROM tickets WHERE status = :st ORDER BY id DESC", st=status)
-        else:
-            rows = self._rows("SELECT * FROM tickets ORDER BY id DESC")
-        return [self._dict(r) for r in rows]
+            where.append("status = :st")
+            params["st"] = status
+        query = query.strip()
+        if query:
+            escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params["like"] = f"%{escaped}%"
+            match = ["lower(summary) LIKE :like ESCAPE '\\'", "lower(conversation) LIKE :like ESCAPE '\\'",
+                     "lower(session_id) LIKE :like ESCAPE '\\'"]
+            ref = REF.match(query)
+            if ref:
+                match.append("id = :ref_id")
+                params["ref_id"] = int(ref.group(1))
+            where.append("(" + " OR ".join(match) + ")")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        found = [self._dict(r) for r in self._rows(f"SELECT * FROM tickets{clause} ORDER BY id DESC", **params)]
+        # The conversation column is JSON with the bot's replies too: only the customer's words count.
+        return [t for t in found if not query or _matches(t, query.lower(), params.get("ref_id"))]
 
     def close(self, ticket_id: int) -> None:
         """Mark a ticket closed."""

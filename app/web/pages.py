@@ -4,10 +4,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 
 from shopqa.web.auth import csrf_token, current_staff, staff_required
 from shopqa.web.stats import dashboard as dashboard_stats
+from shopqa.web.stats import gap_groups
 
 HERE = Path(__file__).parent
 bp = Blueprint("pages", __name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"),
@@ -29,14 +30,16 @@ def chat():
 @bp.get("/search")
 @staff_required(api=False)
 def search():
-    """The internal FAQ search page."""
-    return _page("search.html")
+    """The internal FAQ search page; ``?q=`` (and ``type``, ``lang``) open it with those results,
+    so a search can be shared as a link."""
+    return _page("search.html", q=request.args.get("q", "")[:500], type=request.args.get("type", ""),
+                 lang=request.args.get("lang", ""))
 
 
 @bp.get("/console")
 @staff_required(api=False)
 def console():
-    """The agent console."""
+    """The agent console (``?session=`` opens that conversation)."""
     return _page("console.html")
 
 
@@ -50,7 +53,9 @@ def dashboard():
     colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(intents)}
     busiest = max((sum(d.values()) for d in s["messages_by_day_intent"].values()), default=1) or 1
     top_path = max(s["paths"].values(), default=1) or 1
-    return _page("dashboard.html", s=s, days=days, colours=colours, bar_unit=600 / busiest, path_unit=600 / top_path)
+    groups = gap_groups(current_app, s["gaps"])
+    return _page("dashboard.html", s=s, days=days, colours=colours, bar_unit=600 / busiest, path_unit=600 / top_path,
+                 groups=groups, gap_total=len(s["gaps"]))
 
 
 @bp.app_template_filter("datetime")

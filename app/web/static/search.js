@@ -1,4 +1,5 @@
 // Instant search over FAQs, docs, products and resolved chats (retrieval only, no LLM).
+// The address follows the search (/search?q=...), so a search can be shared as a link.
 (function () {
   const q = document.getElementById("q"), type = document.getElementById("type"), lang = document.getElementById("lang");
   const results = document.getElementById("results");
@@ -21,8 +22,17 @@
     });
   }
 
+  function remember(text) {
+    const shown = new URLSearchParams();
+    if (text) shown.set("q", text);
+    if (type.value) shown.set("type", type.value);
+    if (lang.value) shown.set("lang", lang.value);
+    history.replaceState(null, "", location.pathname + (shown.toString() ? "?" + shown : ""));
+  }
+
   function search() {
     const text = q.value.trim();
+    remember(text);
     if (!text) { results.textContent = ""; return; }
     const mine = ++seq;
     const params = new URLSearchParams({q: text, k: "10"});
@@ -34,4 +44,5 @@
   }
   q.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 150); });
   type.addEventListener("change", search); lang.addEventListener("change", search);
+  if (q.value.trim()) search();  // opened from a link: /search?q=...
 })();
