@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 from click.testing import CliRunner
 from werkzeug.security import generate_password_hash
@@ -279,3 +280,18 @@ def test_a_run_left_by_a_dead_process_reads_as_interrupted(tmp_path):
                                                  "pid": 99_999_999}))
     status = publisher.status()
     assert status["state"] == "idle" and "interrupted" in status["error"] and status["published"] == 0
+
+
+def _publish_one(args):
+    path, i = args
+    write_faq(Path(path), f"Do you ship parcel number {i}?", f"Yes, parcel {i}.", "en", "test")
+
+
+def test_workers_publishing_at_once_keep_every_faq(tmp_path):
+    """gunicorn workers are processes: each rewrite of published.jsonl must see the others' rows."""
+    import multiprocessing
+
+    path = tmp_path / "faqs" / "published.jsonl"
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        pool.map(_publish_one, [(str(path), i) for i in range(60)])
+    assert sorted(int(r["answer"].split()[-1].rstrip(".")) for r in read_published(path)) == list(range(60))

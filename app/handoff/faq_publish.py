@@ -10,6 +10,7 @@ reports the same one.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -55,8 +56,13 @@ def write_faq(path: Path, question: str, answer: str, lang: str | None, author: 
                            "published_by": author, "published_at": round(time.time(), 3)}
     if lang:
         row["lang"] = lang
-    rows = [r for r in read_published(path) if _norm(str(r.get("question", ""))) != _norm(question)] + [row]
-    _write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Read, edit and replace under a file lock: gunicorn workers publish from separate
+    # processes, and two rewrites at once would each drop the other's row.
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = [r for r in read_published(path) if _norm(str(r.get("question", ""))) != _norm(question)] + [row]
+        _write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return row
 
 
