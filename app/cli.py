@@ -114,15 +114,14 @@ def _publish(settings: Settings, quiet: bool) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from shopqa.ingest.pg_publish import publish
-    from shopqa.storage.engine import database_engine
+    from shopqa.storage.engine import database_engine, database_error
 
     engine = database_engine(settings.database_url, pool_size=1)
     try:
         done = publish(engine, settings.index_dir)
     except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
         raise ShopqaError(f"the index was built in {settings.index_dir} but could not be published to Postgres "
-                          f"({type(exc).__name__}: {first}); check SHOPQA_DATABASE_URL and run ingest again "
+                          f"({database_error(exc)}); check SHOPQA_DATABASE_URL and run ingest again "
                           "(nothing is embedded twice)", EXIT_CONFIG) from exc
     finally:
         engine.dispose()

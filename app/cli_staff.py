@@ -37,6 +37,7 @@ def staff_add(ctx: click.Context, name: str, password_stdin: bool) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from shopqa.staff.accounts import AccountError, check_name, open_account_store
+    from shopqa.storage.engine import database_error
 
     settings = load_settings(ctx)
     taken = set(settings.staff_users)
@@ -51,9 +52,8 @@ def staff_add(ctx: click.Context, name: str, password_stdin: bool) -> None:
     except AccountError as exc:
         raise ShopqaError(f"staff account not created: {exc}") from None
     except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
-        raise ShopqaError(f"staff account not created: the account store cannot be used ({type(exc).__name__}: "
-                          f"{first}); check SHOPQA_DATA_DIR or SHOPQA_DATABASE_URL", EXIT_CONFIG) from exc
+        raise ShopqaError(f"staff account not created: the account store cannot be used ({database_error(exc)}); "
+                          f"check SHOPQA_DATA_DIR or SHOPQA_DATABASE_URL", EXIT_CONFIG) from exc
     where = "the shared database" if settings.database_url else f"{settings.data_dir}/staff.sqlite"
     click.echo(f"staff account {name!r} created in {where}; log in at /login")
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text
 from sqlalchemy import text as sql
 
-from shopqa.storage.engine import add_missing_columns, create_tables, fetch_all, is_postgres, sqlite_engine
+from shopqa.storage.engine import add_missing_columns, fetch_all, is_postgres, store_engine
 from shopqa.storage.session_lock import AdvisorySessionLocks, FileSessionLocks
 
 META = MetaData()
@@ -38,13 +38,10 @@ class ConversationStore:
     """Sessions and their messages in a SQLite file (``path``) or a shared database (``engine``)."""
 
     def __init__(self, path: Path | None = None, engine: Engine | None = None):
-        if (path is None) == (engine is None):
-            raise ValueError("give a SQLite path or a database engine, not both")
+        self.engine = store_engine(path, engine, META)
         self.path = Path(path) if path is not None else None
-        self.engine = engine if engine is not None else sqlite_engine(self.path)
         self._locks = (AdvisorySessionLocks(self.engine) if is_postgres(self.engine)
                        else FileSessionLocks(self.path.parent / "session-locks"))
-        create_tables(self.engine, META)
         if not is_postgres(self.engine):
             add_missing_columns(self.engine, "messages", ROUTING_COLUMNS)
 

@@ -32,6 +32,7 @@ from shopqa.models.remote_llm import make_llm
 from shopqa.models.rerank import CrossEncoderReranker
 from shopqa.text.prompts import Prompts
 from shopqa.settings import Settings
+from shopqa.storage.engine import database_error
 
 log = logging.getLogger("shopqa.resources")
 
@@ -81,9 +82,7 @@ class Resources:
         except (manifest.IndexUnusable, LLMError, OSError) as exc:
             self.error = str(exc)
         except SQLAlchemyError as exc:
-            # The driver's first line says what failed (refused, auth, missing database), never the password.
-            first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
-            self.error = f"the state database cannot be used ({type(exc).__name__}: {first}); check SHOPQA_DATABASE_URL"
+            self.error = f"the state database cannot be used ({database_error(exc)}); check SHOPQA_DATABASE_URL"
 
     # -- the live generation -------------------------------------------------------------
     def generation(self) -> Generation:

@@ -151,9 +151,10 @@ class PgShopIndex:
     def keyword_search(self, query: str, k: int = 10) -> list[tuple[int, float]]:
         """Top-k units by BM25."""
         terms = list(dict.fromkeys(tokenize(query)))
-        if not tsquery_literal(terms):
+        query_literal = tsquery_literal(terms)
+        if not query_literal:
             return []
-        rows = self._search(keyword_sql(self.schema, "0"), k, q0=tsquery_literal(terms), terms0=terms, **self._bm25())
+        rows = self._search(keyword_sql(self.schema, "0"), k, q0=query_literal, terms0=terms, **self._bm25())
         return [(r.id, float(r.score)) for r in rows]
 
     def fused_search(self, vector: np.ndarray | None, lists: Lists, n: int, k: int, rrf_k: int,

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-
 from . import dense, graph, manifest, store
 from .embedders import Embedder, make_embedder
 from .generations import GEN_PREFIX, TMP_PREFIX, next_free_number, prune, remove_leftovers

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from realserver import free_port
+from realserver import free_port, stop_process
 
 
 def need_binary(name: str) -> str:
@@ -56,13 +56,7 @@ class Process:
 
     def stop(self) -> None:
         """Terminate and wait (kill after 20 s)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 20)
         self._log.close()
 
     def __exit__(self, *exc) -> None:

@@ -20,6 +20,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """Terminate ``proc`` and wait for it; kill it if it is still up after ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class RealServer:
     """`python -m shopqa.cli serve` with the given SHOPQA_* environment, until ``stop``.
 
@@ -59,10 +70,6 @@ class RealServer:
         self.stop()
 
     def stop(self) -> None:
-        """Terminate and wait."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        """Terminate and wait (kill after 30 s)."""
+        stop_process(self.proc, 30)
         self._log.close()

@@ -25,7 +25,7 @@ from sqlalchemy import Column, LargeBinary, MetaData, Table, Text, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from shopqa.paths import DATA
-from shopqa.storage.engine import create_tables, sqlite_engine
+from shopqa.storage.engine import store_engine
 
 log = logging.getLogger("shopqa.faq_gaps")
 META = MetaData()
@@ -79,10 +79,7 @@ class VectorCache:
         self.embedder, self.limit, self.batch = embedder, limit, batch
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self._engine = None
-        if path is not None:
-            self._engine = sqlite_engine(Path(path))
-            create_tables(self._engine, META)
+        self._engine = store_engine(path, None, META) if path is not None else None
         self._loaded = path is None
         self._warming: threading.Thread | None = None
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text
 from sqlalchemy import text as sql
 
-from shopqa.storage.engine import create_tables, fetch_all, sqlite_engine
+from shopqa.storage.engine import fetch_all, store_engine
 
 log = logging.getLogger("shopqa.tickets")
 REF = re.compile(r"^(?:T-?)?0*(\d{1,9})$", re.IGNORECASE)  # a ticket ref as staff type it: T-000012, t12, 12
@@ -70,8 +70,6 @@ class TicketStore:
 
     def __init__(self, path: Path | None = None, webhook_url: str = "", webhook_timeout: float = 3.0,
                  engine: Engine | None = None, faq_file: Path | None = None):
-        if (path is None) == (engine is None):
-            raise ValueError("give a SQLite path or a database engine, not both")
         if webhook_url and not webhook_url.startswith(("http://", "https://")):
             raise ValueError(f"handoff webhook must be an http(s) URL, got {webhook_url!r}")
         if webhook_timeout <= 0:
@@ -80,8 +78,7 @@ class TicketStore:
         self.faq_file = faq_file or (self.path.with_name("faq-candidates.jsonl") if self.path else None)
         self.webhook_url = webhook_url
         self.webhook_timeout = webhook_timeout
-        self.engine = engine if engine is not None else sqlite_engine(self.path)
-        create_tables(self.engine, META)
+        self.engine = store_engine(path, engine, META)
 
     def _rows(self, query: str, **params) -> list[dict[str, Any]]:
         return fetch_all(self.engine, query, **params)

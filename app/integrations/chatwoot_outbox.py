@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, Float, Index, Integer, MetaData, Table, Text
 from sqlalchemy import text as sql
 
-from shopqa.storage.engine import create_tables, fetch_all, sqlite_engine
+from shopqa.storage.engine import fetch_all, store_engine
 
 META = MetaData()
 INBOUND = Table(
@@ -56,10 +56,7 @@ class ChatwootStore:
     """The inbound and outbox tables in a SQLite file (``path``) or the shared database (``engine``)."""
 
     def __init__(self, path: Path | None = None, engine: Engine | None = None):
-        if (path is None) == (engine is None):
-            raise ValueError("give a SQLite path or a database engine, not both")
-        self.engine = engine if engine is not None else sqlite_engine(Path(path))
-        create_tables(self.engine, META)
+        self.engine = store_engine(path, engine, META)
 
     def _write(self, query: str, **params) -> int:
         """Run one statement in its own transaction; the number of rows it changed."""

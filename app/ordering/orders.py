@@ -26,7 +26,7 @@ from sqlalchemy import text as sql
 
 from shopqa.ordering.order_records import (ADDRESS_CHANGEABLE, CANCELLABLE, MAX_FAILURES, MIN_ADDRESS_CHARS, Order,
                                            OrderError, normalise_id, shape)
-from shopqa.storage.engine import add_missing_columns, create_tables, fetch_all, is_postgres, sqlite_engine
+from shopqa.storage.engine import add_missing_columns, fetch_all, is_postgres, store_engine
 
 log = logging.getLogger("shopqa.orders")
 
@@ -58,12 +58,9 @@ class SqlOrderStore:
     def __init__(self, path: Path | None = None, max_failures: int = MAX_FAILURES, engine: Engine | None = None):
         if max_failures < 1:
             raise ValueError("max_failures must be at least 1")
-        if (path is None) == (engine is None):
-            raise ValueError("give a SQLite path or a database engine, not both")
+        self.engine = store_engine(path, engine, META)
         self.path = Path(path) if path is not None else None
         self.max_failures = max_failures
-        self.engine = engine if engine is not None else sqlite_engine(self.path)
-        create_tables(self.engine, META)
         if not is_postgres(self.engine):
             for table, columns in LATER_COLUMNS.items():
                 add_missing_columns(self.engine, table, columns, also=LATER_INDEXES)

@@ -18,7 +18,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from shopqa.storage.engine import create_tables, fetch_all, sqlite_engine
+from shopqa.storage.engine import fetch_all, store_engine
 
 MIN_PASSWORD = 10
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -59,10 +59,7 @@ class StaffAccountStore:
     """Staff accounts in a SQLite file (``path``) or a shared database (``engine``)."""
 
     def __init__(self, path: Path | None = None, engine: Engine | None = None):
-        if (path is None) == (engine is None):
-            raise ValueError("give a SQLite path or a database engine, not both")
-        self.engine = engine if engine is not None else sqlite_engine(Path(path))
-        create_tables(self.engine, META)
+        self.engine = store_engine(path, engine, META)
 
     def count(self) -> int:
         """How many accounts the store holds."""

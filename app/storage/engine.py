@@ -42,6 +42,23 @@ def database_engine(url: str, pool_size: int = 10) -> Engine:
     return create_engine(postgres_url(url), pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
+def store_engine(path: Path | None, engine: Engine | None, metadata: MetaData) -> Engine:
+    """The engine a store writes to, with ``metadata``'s tables made: the shared database
+    ``engine``, or a SQLite file at ``path`` (exactly one of the two)."""
+    if (path is None) == (engine is None):
+        raise ValueError("give a SQLite path or a database engine, not both")
+    engine = engine if engine is not None else sqlite_engine(Path(path))
+    create_tables(engine, metadata)
+    return engine
+
+
+def database_error(exc: Exception) -> str:
+    """A database failure in one line: its type and the driver's first line, which says what
+    failed (refused, auth, missing database) and never holds the password."""
+    first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+    return f"{type(exc).__name__}: {first}"
+
+
 def is_postgres(engine: Engine) -> bool:
     """True for the shared Postgres database, False for a SQLite file."""
     return engine.dialect.name == "postgresql"
