@@ -72,6 +72,9 @@ def ingest(ctx: click.Context, shop_dir: Path, index_dir: Path | None, embedder:
     catalog/ (.csv .jsonl), orders/ (.csv .jsonl) and intents/ (.csv .jsonl; extra
     intent examples, checked here and read by the service); see the README for the formats.
     Re-running is incremental: only records whose content changed are embedded again.
+    FAQs published from the dashboard (data_dir/faqs/published.jsonl) are read too. With
+    SHOPQA_DATABASE_URL set, the new generation is then published to Postgres, where the
+    service's replicas read it.
     Malformed records are reported as path:line: problem and skipped (with --quiet only
     counted).
     """
